@@ -1,0 +1,3 @@
+from adfusion_edge.cli import main
+
+raise SystemExit(main())

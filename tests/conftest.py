@@ -1,0 +1,38 @@
+"""Shared fixtures. Everything here is real: real tokenizers, real images, real files."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+AD_TEXTS = [
+    "Hot pizza 50% OFF today only! Order Now",
+    "New smartphone launch. Buy Now for $499.99",
+    "Vote for change. Support Us this election",
+    "Summer getaway: flights from $99. Book Now",
+    "Glow skincare collection - Buy 1 Get 1 Free. Shop Now",
+    "Save €20 on your first order. Free shipping",
+    "10% cashback on every purchase with our credit card. Sign Up",
+    "Learn to code online. Get Started free",
+] * 4
+
+
+@pytest.fixture(scope="session")
+def tokenizer_file(tmp_path_factory) -> str:
+    from adfusion_edge.distill.data.tokenizer_train import train_wordpiece
+
+    path = tmp_path_factory.mktemp("tok") / "tokenizer.json"
+    train_wordpiece(AD_TEXTS, path, vocab_size=300, min_frequency=1)
+    return str(path)
+
+
+@pytest.fixture
+def jpeg_bytes() -> bytes:
+    rng = np.random.default_rng(0)
+    arr = rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
