@@ -8,6 +8,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
+try:
+    import torch
+
+    # CI has 2 cores; two spinning OpenMP threads per test process fight pytest-benchmark and
+    # subprocess tests for them and run far slower than one. Speed is measured in benchmarks/.
+    torch.set_num_threads(1)
+except ImportError:  # base install: the runtime tests need no torch
+    pass
+
 AD_TEXTS = [
     "Hot pizza 50% OFF today only! Order Now",
     "New smartphone launch. Buy Now for $499.99",

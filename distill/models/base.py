@@ -9,7 +9,9 @@ An AdModel takes the runtime's inputs directly and returns raw logits per output
         "ctr_value"       (B,) logit; sigmoid gives the CTR estimate in [0, 1]
         "aux/..."         optional training-only tensors, dropped at export:
             "aux/image_emb", "aux/text_emb"   (B, D) pooled embeddings for the ITC loss
+            "aux/logit_scale"                  () learnable log inverse temperature (ITC)
             "aux/fused"                        (B, D) fused embedding (distillation hint)
+            "aux/attention_map"                (B, h, w) spatial activation map (attention transfer)
             "aux/image_logits/<head>", "aux/text_logits/<head>"  unimodal predictions (MI loss)
 
 Normalisation (uint8 -> float, mean/std) is the first op inside the model, so exported graphs take

@@ -1,0 +1,205 @@
+"""AdReport: the typed result of analysing one ad (every head, the text, timings, backend).
+
+``str(report)`` prints the paper's case-study shape::
+
+    Theme: Food
+    Sentiment: Positive
+    ...
+    Predicted CTR: High (3.1%)
+    Likelihood of Shares: Low
+
+``to_dict()`` / ``to_json()`` give plain JSON; ``AdReport.from_dict`` reads it back (round trip).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+def display(label: str) -> str:
+    """Label id -> display text: ``food_lovers`` -> ``Food Lovers``, ``none`` -> ``None``."""
+    return " ".join(w.capitalize() for w in label.split("_"))
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A single-label / ordinal head: the top label and its probability."""
+
+    label: str
+    confidence: float
+
+    def __str__(self) -> str:
+        return display(self.label)
+
+
+@dataclass(frozen=True)
+class LabelScore:
+    """One label of a multi-label head with its probability."""
+
+    label: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class MonetaryMention:
+    """Monetary mention: its type (head ``monetary``) and the span cut from the ad text."""
+
+    type: Prediction
+    text: str | None = None
+    span_confidence: float | None = None
+
+    def __str__(self) -> str:
+        if self.type.label == "none" and not self.text:
+            return "None"
+        return self.text if self.text else str(self.type)
+
+
+@dataclass(frozen=True)
+class CtrEstimate:
+    """CTR bucket (ordinal head ``ctr``) and continuous estimate in [0, 1] (``ctr_value``)."""
+
+    bucket: Prediction
+    estimate: float
+
+    def __str__(self) -> str:
+        return f"{self.bucket} ({100 * self.estimate:.1f}%)"
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Per-stage wall time in milliseconds (batch stages are divided evenly over the batch)."""
+
+    decode_ms: float = 0.0
+    ocr_ms: float = 0.0
+    tokenize_ms: float = 0.0
+    infer_ms: float = 0.0
+    postprocess_ms: float = 0.0
+
+    @property
+    def total_ms(self) -> float:
+        return self.decode_ms + self.ocr_ms + self.tokenize_ms + self.infer_ms + self.postprocess_ms
+
+
+def _labels(items: tuple[LabelScore, ...]) -> str:
+    return ", ".join(display(i.label) for i in items) if items else "None"
+
+
+@dataclass(frozen=True)
+class AdReport:
+    """Everything the model says about one ad.
+
+    Attributes:
+        theme, sentiment, emotion, cta, dominant_colour, attention, trust_safety, audience,
+            shares: top label + confidence.
+        keywords, objects: labels above the threshold, most probable first.
+        monetary: mention type + span text.
+        ctr: bucket + estimate.
+        text: The text the model read (given, or from OCR).
+        text_source: ``given``, ``ocr`` or ``none`` (no text and OCR disabled).
+        ocr_lines: OCR boxes as (text, score, (x0, y0, x1, y1)), reading order.
+        timings: Per-stage milliseconds.
+        backend, provider: What ran the model (provider as actually reported by the runtime).
+        model: Bundle path.
+        precision: fp32 / fp16 / int8.
+        source: File name when the image came from a path.
+    """
+
+    theme: Prediction
+    sentiment: Prediction
+    emotion: Prediction
+    keywords: tuple[LabelScore, ...]
+    monetary: MonetaryMention
+    cta: Prediction
+    objects: tuple[LabelScore, ...]
+    dominant_colour: Prediction
+    attention: Prediction
+    trust_safety: Prediction
+    audience: Prediction
+    ctr: CtrEstimate
+    shares: Prediction
+    text: str = ""
+    text_source: str = "given"
+    ocr_lines: tuple[tuple[str, float, tuple[float, float, float, float]], ...] = ()
+    timings: Timings = field(default_factory=Timings)
+    backend: str = ""
+    provider: str = ""
+    model: str = ""
+    precision: str = ""
+    source: str | None = None
+    ok: bool = field(default=True, init=False)
+
+    def __str__(self) -> str:
+        rows = [
+            ("Theme", self.theme), ("Sentiment", self.sentiment), ("Emotion", self.emotion),
+            ("Keywords", _labels(self.keywords)), ("Monetary Mention", self.monetary),
+            ("Call-to-Action", self.cta), ("Object Detection", _labels(self.objects)),
+            ("Dominant Colour", self.dominant_colour), ("Attention Score", self.attention),
+            ("Trust/Safety", self.trust_safety), ("Target Audience", self.audience),
+            ("Predicted CTR", self.ctr), ("Likelihood of Shares", self.shares),
+        ]
+        return "\n".join(f"{k}: {v}" for k, v in rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (tuples become lists); ``total_ms`` is included in timings."""
+        d = asdict(self)
+        d.pop("ok")
+        d["timings"]["total_ms"] = self.timings.total_ms
+        return d
+
+    def to_json(self, **kwargs: Any) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AdReport:
+        """Inverse of :meth:`to_dict`."""
+        def pred(x: dict) -> Prediction:
+            return Prediction(x["label"], float(x["confidence"]))
+
+        def scores(xs: list) -> tuple[LabelScore, ...]:
+            return tuple(LabelScore(x["label"], float(x["probability"])) for x in xs)
+
+        t = dict(d["timings"])
+        t.pop("total_ms", None)
+        m = d["monetary"]
+        single = ("theme", "sentiment", "emotion", "cta", "dominant_colour", "attention", "trust_safety",
+                  "audience", "shares")
+        return cls(
+            **{k: pred(d[k]) for k in single},
+            keywords=scores(d["keywords"]), objects=scores(d["objects"]),
+            monetary=MonetaryMention(pred(m["type"]), m["text"], m["span_confidence"]),
+            ctr=CtrEstimate(pred(d["ctr"]["bucket"]), float(d["ctr"]["estimate"])),
+            text=d["text"], text_source=d["text_source"],
+            ocr_lines=tuple((ln[0], float(ln[1]), tuple(ln[2])) for ln in d["ocr_lines"]),
+            timings=Timings(**t), backend=d["backend"], provider=d["provider"], model=d["model"],
+            precision=d["precision"], source=d["source"],
+        )
+
+    @classmethod
+    def from_json(cls, s: str) -> AdReport:
+        return cls.from_dict(json.loads(s))
+
+
+@dataclass(frozen=True)
+class AdError:
+    """A batch entry that could not be analysed (``run_batch(..., on_error="skip")``).
+
+    Attributes:
+        index: Position in the batch.
+        source: File name when the image came from a path.
+        error: Exception class name (e.g. ``InvalidImageError``).
+        message: The error message.
+    """
+
+    index: int
+    source: str | None
+    error: str
+    message: str
+    ok: bool = field(default=False, init=False)
+
+    def __str__(self) -> str:
+        return f"error: {self.error}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "source": self.source, "error": self.error, "message": self.message}

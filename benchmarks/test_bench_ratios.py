@@ -1,0 +1,70 @@
+"""Headline ratios measured interleaved: candidate and reference alternate call by call.
+
+On a machine shared with other jobs the load changes within seconds, so two rows measured one
+after the other can differ by the load alone. Alternating A, B, A, B ... over the same rounds puts
+both under the same load; the median of each side's calls gives the ratio the report headlines.
+The separate per-row benchmarks (test_bench_models, test_bench_peer) stay the absolute numbers.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from bench_config import is_quick
+from bench_models import PEER_KEY, SPEC_BY_KEY, Unavailable
+from bench_util import record
+
+# (id, candidate (model, backend), reference (model, backend)); batch 1 = the latency an app sees.
+PAIRS: tuple[tuple[str, tuple[str, str], tuple[str, str]], ...] = (
+    ("student_int8_vs_teacher_pytorch", ("student", "ort-int8"), ("teacher", "pytorch")),
+    ("student_int8_vs_teacher_onnx_fp32", ("student", "ort-int8"), ("teacher", "ort-fp32")),
+    ("pruned_int8_vs_teacher_pytorch", ("pruned_student", "ort-int8"), ("teacher", "pytorch")),
+    ("student_int8_vs_fp32", ("student", "ort-int8"), ("student", "ort-fp32")),
+    ("teacher_int8_vs_fp32", ("teacher", "ort-int8"), ("teacher", "ort-fp32")),
+    ("student_int8_vs_peer_int8", ("student", "ort-int8"), (PEER_KEY, "ort-int8-opt")),
+)
+BATCH = 1
+
+
+def _quick_ok(key: str) -> bool:
+    return key == PEER_KEY or SPEC_BY_KEY[key].quick
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "pair" in metafunc.fixturenames:
+        pairs = [p for p in PAIRS if not is_quick(metafunc.config) or (_quick_ok(p[1][0]) and _quick_ok(p[2][0]))]
+        metafunc.parametrize("pair", pairs, ids=[p[0] for p in pairs])
+
+
+def test_interleaved_ratio(benchmark, model_zoo, quick: bool, pair) -> None:
+    name, cand, ref = pair
+    try:
+        a, b = model_zoo.runner(*cand), model_zoo.runner(*ref)
+    except Unavailable as e:
+        pytest.skip(f"{name}: {e}")
+    a_in, b_in = model_zoo.inputs(cand[0], BATCH), model_zoo.inputs(ref[0], BATCH)
+    a.run(a_in)
+    b.run(b_in)  # warm both before any timed call
+    a_times: list[float] = []
+    b_times: list[float] = []
+
+    def alternate() -> None:
+        t0 = time.perf_counter()
+        a.run(a_in)
+        t1 = time.perf_counter()
+        b.run(b_in)
+        a_times.append(t1 - t0)
+        b_times.append(time.perf_counter() - t1)
+
+    t0 = time.perf_counter()
+    alternate()
+    rounds = int(min(200, max(5 if quick else 20, (0.3 if quick else 5.0) / (time.perf_counter() - t0))))
+    a_times.clear()
+    b_times.clear()  # the sizing call is not a measured round
+    benchmark.pedantic(alternate, rounds=rounds, iterations=1, warmup_rounds=0)
+    a_p50, b_p50 = float(np.median(a_times)) * 1e3, float(np.median(b_times)) * 1e3
+    record(benchmark, BATCH, suite="ratios", kind="interleaved", pair=name, candidate="/".join(cand),
+           reference="/".join(ref), candidate_p50_ms=a_p50, reference_p50_ms=b_p50,
+           speedup=b_p50 / a_p50, pair_rounds=len(a_times))

@@ -1,0 +1,130 @@
+"""Measured cost of a model: MACs/params (torch-pruning's counter) and ONNX Runtime CPU latency.
+
+Pruning decisions are made on *measured* ORT latency, because MAC cuts overstate speed-ups on a
+CPU (small GEMMs, depthwise convs and per-node overhead do not shrink with the channel count).
+The graph measured is the exported one: softmax/sigmoid on the outputs, aux outputs dropped, the
+same TorchScript exporter (opset 17, dynamic batch) the export package uses.
+
+On a shared machine a single median drifts with the neighbours' load, so comparisons interleave:
+:func:`compare_latency` runs each model in turn for several rounds and compares medians of
+medians taken under the same conditions.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from adfusion_edge import schema
+
+INPUT_NAMES = ("image", "input_ids", "attention_mask")
+
+
+class _ProbabilityWrapper(nn.Module):
+    """AdModel -> tuple of probabilities in schema.output_names() order (what bundles export)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+        self._multi = {h.name for h in schema.HEADS if h.kind == "multi"}
+
+    def forward(self, image: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor
+                ) -> tuple[torch.Tensor, ...]:
+        raw = self.model(image, input_ids, attention_mask)
+        outs = [torch.sigmoid(raw[h.name]) if h.name in self._multi else torch.softmax(raw[h.name], -1)
+                for h in schema.HEADS]
+        outs.append(torch.softmax(raw[schema.SPAN_OUTPUT], -1))
+        outs.append(torch.sigmoid(raw[schema.VALUE_OUTPUT]))
+        return tuple(outs)
+
+
+def example_inputs(model: nn.Module, batch: int = 1, seed: int = 0) -> tuple[torch.Tensor, ...]:
+    """Deterministic (image, input_ids, attention_mask) at the model's preprocessing, some padding."""
+    p = model.preprocess
+    g = torch.Generator().manual_seed(seed)
+    image = torch.randint(0, 256, (batch, p.image_size, p.image_size, 3), dtype=torch.uint8, generator=g)
+    ids = torch.randint(5, 100, (batch, p.max_tokens), dtype=torch.int64, generator=g)
+    mask = torch.ones(batch, p.max_tokens, dtype=torch.int64)
+    mask[:, p.max_tokens * 3 // 4:] = 0
+    return image, ids * mask, mask
+
+
+def count_macs(model: nn.Module, batch: int = 1) -> tuple[int, int]:
+    """(MACs, parameters) of one forward at batch ``batch`` (torch_pruning.utils.count_ops_and_params)."""
+    import torch_pruning as tp
+
+    was = model.training
+    model.eval()
+    try:
+        macs, params = tp.utils.count_ops_and_params(model, example_inputs=example_inputs(model, batch))
+    finally:
+        model.train(was)
+    return int(macs), int(params)
+
+
+def export_onnx_bytes(model: nn.Module, opset: int = 17) -> bytes:
+    """The model's inference graph as ONNX bytes (TorchScript exporter, dynamic batch)."""
+    was = model.training
+    model.eval()
+    buf = io.BytesIO()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the exporter's deprecation notice, once per call
+            torch.onnx.export(
+                _ProbabilityWrapper(model).eval(), example_inputs(model, batch=1), buf, dynamo=False,
+                opset_version=opset, input_names=list(INPUT_NAMES), output_names=list(schema.output_names()),
+                dynamic_axes={n: {0: "batch"} for n in (*INPUT_NAMES, *schema.output_names())},
+            )
+    finally:
+        model.train(was)
+    return buf.getvalue()
+
+
+class OrtTimer:
+    """An ONNX Runtime CPU session of a model plus a fixed batch-1 input, for timing.
+
+    Args:
+        model: AdModel to export and time.
+        threads: intra-op threads (the product target: 2).
+    """
+
+    def __init__(self, model: nn.Module, threads: int = 2):
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(export_onnx_bytes(model), so, providers=["CPUExecutionProvider"])
+        self.feed = {n: t.numpy() for n, t in zip(INPUT_NAMES, example_inputs(model, batch=1), strict=True)}
+
+    def times(self, runs: int, warmup: int = 10) -> np.ndarray:
+        """Wall time in ms of ``runs`` single-batch inferences after ``warmup`` untimed ones."""
+        for _ in range(warmup):
+            self.session.run(None, self.feed)
+        out = np.empty(runs)
+        for i in range(runs):
+            t0 = time.perf_counter()
+            self.session.run(None, self.feed)
+            out[i] = time.perf_counter() - t0
+        return out * 1e3
+
+
+def ort_latency(model: nn.Module, runs: int = 200, warmup: int = 20, threads: int = 2) -> float:
+    """Median ORT CPU latency (ms) of ``model`` at batch 1 with ``threads`` intra-op threads."""
+    return float(np.median(OrtTimer(model, threads).times(runs, warmup)))
+
+
+def compare_latency(timers: Sequence[OrtTimer], rounds: int = 5, runs: int = 100) -> list[float]:
+    """Median-of-round-medians latency (ms) of each timer, measured interleaved round by round."""
+    per: list[list[float]] = [[] for _ in timers]
+    for _ in range(rounds):
+        for i, t in enumerate(timers):
+            per[i].append(float(np.median(t.times(runs, warmup=5))))
+    return [float(np.median(p)) for p in per]

@@ -1,0 +1,127 @@
+"""FP32 ONNX export of an AdModel (through ExportWrapper: probabilities, schema output names).
+
+Graph contract:
+    inputs   image           uint8  (B, S, S, 3)   S = preprocess.image_size (fixed)
+             input_ids       int64  (B, L)
+             attention_mask  int64  (B, L)
+    outputs  schema.output_names(): (B, K) per head, monetary_span (B, L, 3), ctr_value (B,)
+
+B is dynamic on every input and output. L is FIXED to preprocess.max_tokens by default: the
+runtime's AdTokenizer always pads to it, and the student reshapes its token stream with a static
+L (B*L, D) for speed. ``dynamic_seq=True`` makes L dynamic (1..max_tokens) for models that slice
+their position table by the actual length (e.g. tests/export/tiny_model.py), so a caller could pad
+a batch only to its longest text.
+
+The file written is the plain, portable graph (onnx.checker-verified): ORT applies its graph
+optimisations at session creation for the execution provider actually used, because an
+offline-optimised model can contain CPU-only fused ops that the CUDA / TensorRT providers reject.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import onnx
+import torch
+from adfusion_edge.export.wrapper import INPUT_NAMES, example_inputs, wrap_for_export
+
+from adfusion_edge import schema
+from adfusion_edge.errors import ConfigError
+
+MIN_OPSET = 17
+DEFAULT_OPSET = 17
+
+
+def dynamic_axes(dynamic_seq: bool = False) -> dict[str, dict[int, str]]:
+    """Per-input/output dynamic axes: batch everywhere, sequence on token inputs and the span output."""
+    seq = {1: "seq"} if dynamic_seq else {}
+    axes: dict[str, dict[int, str]] = {
+        "image": {0: "batch"},
+        "input_ids": {0: "batch", **seq},
+        "attention_mask": {0: "batch", **seq},
+    }
+    for name in schema.output_names():
+        axes[name] = {0: "batch"}
+    axes[schema.SPAN_OUTPUT] = {0: "batch", **seq}
+    return axes
+
+
+def export_onnx(model: torch.nn.Module, path: str | Path, opset: int = DEFAULT_OPSET,
+                dynamic_seq: bool = False) -> Path:
+    """Export ``model`` (an AdModel) to an FP32 ONNX file and check it.
+
+    Args:
+        model: The AdModel; its ``preprocess`` gives the image size and max tokens.
+        path: Output ``.onnx`` file.
+        opset: ONNX opset (>= 17: LayerNormalization is a single op from 17 on).
+        dynamic_seq: Make the token axis dynamic (see module docstring).
+
+    Returns:
+        The written path.
+
+    Raises:
+        ConfigError: opset below 17.
+    """
+    if opset < MIN_OPSET:
+        raise ConfigError(f"opset must be >= {MIN_OPSET}, got {opset}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pre = model.preprocess
+    wrapper = wrap_for_export(model)
+    args = example_inputs(pre.image_size, pre.max_tokens)
+    buf = io.BytesIO()
+    with torch.no_grad(), warnings.catch_warnings():
+        # The TorchScript-based exporter is deprecated in favour of dynamo; it is still the one that
+        # handles data-dependent masking reliably for small graphs. Its warnings are not actionable.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            wrapper, args, buf, input_names=list(INPUT_NAMES), output_names=list(schema.output_names()),
+            dynamic_axes=dynamic_axes(dynamic_seq), opset_version=opset, do_constant_folding=True,
+            dynamo=False,
+        )
+    proto = onnx.load_model_from_string(buf.getvalue())
+    proto.producer_name = "adfusion-edge"
+    _declare_output_shapes(proto, pre.max_tokens, dynamic_seq)
+    onnx.checker.check_model(proto, full_check=True)
+    onnx.save_model(proto, str(path))
+    return path
+
+
+def _declare_output_shapes(proto: onnx.ModelProto, max_tokens: int, dynamic_seq: bool) -> None:
+    """Write the contract's output shapes into the graph.
+
+    The tracer cannot name dims that come out of reshapes with -1 (the student's (B*L, D) token
+    stream) and emits ``Softmaxmonetary_span_dim_1``-style symbols; the shapes are known from the
+    schema, so declare them: consumers (TensorRT profiles, bundle.json) read real sizes.
+    """
+    seq: int | str = "seq" if dynamic_seq else max_tokens
+    known: dict[str, list[int | str]] = {h.name: ["batch", h.num_labels] for h in schema.HEADS}
+    known[schema.SPAN_OUTPUT] = ["batch", seq, len(schema.SPAN_TAGS)]
+    known[schema.VALUE_OUTPUT] = ["batch"]
+    for out in proto.graph.output:
+        dims = known[out.name]
+        shape = out.type.tensor_type.shape
+        del shape.dim[:]
+        for d in dims:
+            if isinstance(d, str):
+                shape.dim.add().dim_param = d
+            else:
+                shape.dim.add().dim_value = d
+
+
+def graph_io(path: str | Path) -> dict[str, list[dict]]:
+    """Names, element types and shapes (dims as int or symbol) of a saved graph's inputs and outputs."""
+    proto = onnx.load_model(str(path), load_external_data=False)
+
+    def desc(values) -> list[dict]:
+        out = []
+        for v in values:
+            t = v.type.tensor_type
+            dims = [d.dim_param if d.dim_param else d.dim_value for d in t.shape.dim]
+            out.append({"name": v.name, "dtype": onnx.helper.tensor_dtype_to_np_dtype(t.elem_type).name,
+                        "shape": dims})
+        return out
+
+    return {"inputs": desc(proto.graph.input), "outputs": desc(proto.graph.output)}

@@ -1,0 +1,170 @@
+"""AutoBackend: pick a backend by model file suffix and a provider by device, with fallbacks.
+
+    device="auto"    TensorRT (ORT's TensorRT provider) -> ORT CUDA -> ORT CPU for .onnx;
+                     native TensorRT for .plan; torch (cuda, then cpu) for .torchscript
+    device="cpu"     CPU only
+    device="cuda"    ORT CUDA (or native TensorRT for .plan); falls back to CPU unless strict
+    device="jetson"  requires a Jetson board; TensorRT FP16 (INT8 for int8 bundles) with an
+                     optional DLA core
+
+``strict=True`` raises BackendUnavailableError (with every reason) instead of falling back.
+``AutoBackend.provider`` reports what actually runs; ``fallbacks`` lists what was tried and why
+it was skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from adfusion_edge.runtimes import device as devices
+from adfusion_edge.runtimes.base import Backend, NotInstalledError
+
+from adfusion_edge.bundle import TensorSpec
+from adfusion_edge.errors import BackendUnavailableError, UnknownFormatError
+
+BACKENDS = ("onnxruntime", "tensorrt", "torchscript")
+_SUFFIX = {".onnx": "onnxruntime", ".plan": "tensorrt", ".engine": "tensorrt", ".torchscript": "torchscript",
+           ".pt": "torchscript"}
+
+
+def backend_for_file(path: str | os.PathLike) -> str:
+    """Backend name for a model file, by suffix.
+
+    Raises:
+        UnknownFormatError: unknown suffix (lists the known ones).
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in _SUFFIX:
+        raise UnknownFormatError(f"{path}: no backend for suffix {suffix!r}; known: {', '.join(_SUFFIX)}")
+    return _SUFFIX[suffix]
+
+
+def _onnx(path: Path, provider: str, threads: int | None, trt: Mapping[str, Any] | None = None) -> Callable[[], Backend]:
+    def make() -> Backend:
+        from adfusion_edge.runtimes.onnxruntime_backend import OnnxRuntimeBackend
+
+        return OnnxRuntimeBackend(path, provider=provider, threads=threads, trt_options=trt)
+
+    return make
+
+
+def _native_trt(path: Path, dla_core: int | None) -> Callable[[], Backend]:
+    def make() -> Backend:
+        from adfusion_edge.runtimes.tensorrt_backend import TensorRTBackend
+
+        return TensorRTBackend(path, dla_core=dla_core)
+
+    return make
+
+
+def _torch(path: Path, dev: str, threads: int | None, inputs: tuple[TensorSpec, ...]) -> Callable[[], Backend]:
+    def make() -> Backend:
+        from adfusion_edge.runtimes.torchscript_backend import TorchScriptBackend
+
+        return TorchScriptBackend(path, device=dev, threads=threads, inputs=inputs)
+
+    return make
+
+
+def candidates(path: Path, backend: str, device: str, threads: int | None, precision: str = "fp32",
+               dla_core: int | None = None, inputs: tuple[TensorSpec, ...] = ()) -> list[tuple[str, Callable[[], Backend]]]:
+    """Ordered (label, factory) pairs to try for this file / backend / device."""
+    if backend == "onnxruntime":
+        trt_opts: dict[str, Any] = {"trt_fp16_enable": precision != "fp32" or device == "jetson",
+                                    "trt_int8_enable": precision == "int8",
+                                    "trt_engine_cache_enable": True, "trt_engine_cache_path": str(path.parent)}
+        if dla_core is not None:
+            trt_opts.update(trt_dla_enable=True, trt_dla_core=int(dla_core))
+        table = {
+            "cpu": [("onnxruntime:cpu", _onnx(path, "cpu", threads))],
+            "cuda": [("onnxruntime:cuda", _onnx(path, "cuda", threads))],
+            "jetson": [("onnxruntime:tensorrt", _onnx(path, "tensorrt", threads, trt_opts)),
+                       ("onnxruntime:cuda", _onnx(path, "cuda", threads))],
+        }
+        table["auto"] = ([("onnxruntime:tensorrt", _onnx(path, "tensorrt", threads, trt_opts))]
+                         + table["cuda"] + table["cpu"])
+        chain = table[device]
+        return chain + table["cpu"] if device in ("cuda", "jetson") else chain
+    if backend == "tensorrt":
+        if device == "cpu":
+            return []
+        return [("tensorrt", _native_trt(path, dla_core))]
+    if device == "cpu":
+        return [("torchscript:cpu", _torch(path, "cpu", threads, inputs))]
+    return [("torchscript:cuda", _torch(path, "cuda", threads, inputs)),
+            ("torchscript:cpu", _torch(path, "cpu", threads, inputs))]
+
+
+class AutoBackend:
+    """Load a model file with the best available backend/provider.
+
+    Args:
+        path: Model file (.onnx / .plan / .torchscript).
+        backend: Override the suffix-based choice (``onnxruntime``, ``tensorrt``, ``torchscript``).
+        device: ``auto``, ``cpu``, ``cuda`` or ``jetson``.
+        threads: Intra-op threads (None: runtime default).
+        strict: Fail instead of falling back to another provider / device.
+        precision: The bundle's precision (selects TensorRT FP16/INT8 modes).
+        dla_core: Jetson DLA core for TensorRT (None: GPU only).
+        inputs: Input specs (TorchScript files do not carry them).
+
+    Raises:
+        UnknownFormatError: unknown backend, device or suffix.
+        BackendUnavailableError: nothing could run the model (or strict and the first choice
+            failed), with the reason of every attempt.
+    """
+
+    def __init__(self, path: str | os.PathLike, backend: str | None = None, device: str = "auto",
+                 threads: int | None = None, strict: bool = False, precision: str = "fp32",
+                 dla_core: int | None = None, inputs: tuple[TensorSpec, ...] = ()):
+        path = Path(path)
+        if device not in devices.DEVICES:
+            raise UnknownFormatError(f"unknown device {device!r}; devices are: {', '.join(devices.DEVICES)}")
+        if backend is not None and backend not in BACKENDS:
+            raise UnknownFormatError(f"unknown backend {backend!r}; backends are: {', '.join(BACKENDS)}")
+        name = backend or backend_for_file(path)
+        if device == "jetson" and not devices.is_jetson():
+            raise BackendUnavailableError("device='jetson' but this is not a Jetson board "
+                                          "(no /etc/nv_tegra_release, no Jetson device-tree model)")
+        if device == "auto" and devices.is_jetson() and dla_core is None:
+            device = "jetson"
+        self.fallbacks: list[str] = []
+        chain = candidates(path, name, device, threads, precision, dla_core, inputs)
+        if not chain:
+            raise BackendUnavailableError(f"{name} cannot run on device {device!r}")
+        self.backend: Backend | None = None
+        for label, make in chain:
+            try:
+                self.backend = make()
+                break
+            except NotInstalledError as e:
+                # "auto" skips what this install cannot have; an explicit device must come up.
+                self.fallbacks.append(f"{label}: {e}")
+                if strict and device != "auto":
+                    break
+            except BackendUnavailableError as e:
+                self.fallbacks.append(f"{label}: {e}")
+                if strict:
+                    break
+        if self.backend is None or (strict and device != "auto" and self.fallbacks):
+            raise BackendUnavailableError(f"no backend could run {path} on device {device!r}"
+                                          f"{' (strict: no fallback)' if strict else ''}:\n  "
+                                          + "\n  ".join(self.fallbacks))
+        self.name = self.backend.name
+        self.provider = self.backend.provider
+        self.inputs, self.outputs = self.backend.inputs, self.backend.outputs
+
+    def infer(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """See Backend.infer."""
+        return self.backend.infer(feeds)  # type: ignore[union-attr]
+
+    def describe(self) -> dict[str, Any]:
+        return {**self.backend.describe(), "fallbacks": list(self.fallbacks)}  # type: ignore[union-attr]
+
+    def close(self) -> None:
+        if self.backend is not None:
+            self.backend.close()

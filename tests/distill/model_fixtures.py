@@ -1,0 +1,100 @@
+"""Shared helpers for model/loss tests: tiny configs for every registered model, real small batches.
+
+Batches go through the real path: PNG-encoded images drawn with PIL, AdRecords with valid labels,
+``encode_batch`` with a real WordPiece tokenizer, then numpy -> torch.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+import torch
+from adfusion_edge.distill.data.records import AdRecord
+from adfusion_edge.distill.data.targets import encode_batch
+from PIL import Image, ImageDraw
+
+from adfusion_edge import schema
+from adfusion_edge.preprocess import PreprocessConfig
+from adfusion_edge.tokenizer import AdTokenizer
+
+PRE = PreprocessConfig(image_size=64, max_tokens=16)
+TEXT = dict(vocab_size=300, max_positions=16, text_dim=32, text_layers=1, text_heads=2, text_ffn=64, text_dropout=0.0)
+FUSION = dict(TEXT, resnet_width=0.125, d_model=32, fusion_heads=2, ffn_mult=2, dropout=0.0)
+
+# Tiny config per registered name; names not listed (the student, written elsewhere) use defaults.
+TINY: dict[str, dict[str, Any]] = {
+    "adfusionnet": FUSION,
+    "adfusionnet_no_xattn": FUSION,
+    "adfusionnet_no_multiscale": FUSION,
+    "resnet18_image": dict(resnet_width=0.125, dropout=0.0),
+    "vit_image": dict(vit_dim=32, vit_layers=1, vit_heads=2, vit_ffn=64, dropout=0.0),
+    "distilbert_text": dict(TEXT, dropout=0.0),
+    "roberta_text": dict(TEXT, dropout=0.0),
+    "early_fusion": dict(TEXT, resnet_width=0.125, d_model=32, dropout=0.0),
+    "late_fusion": dict(TEXT, resnet_width=0.125, dropout=0.0),
+    "clip_dual": dict(TEXT, resnet_width=0.125, embed_dim=32, dropout=0.0),
+}
+
+ADS = [  # (text, monetary label, monetary substring or None)
+    ("Hot pizza 50% OFF today only! Order Now", "percent_off", "50% OFF"),
+    ("New smartphone launch. Buy Now for $499.99", "price", "$499.99"),
+    ("Vote for change. Support Us this election", "none", None),
+    ("Summer getaway: flights from $99. Book Now", "price", "$99"),
+    ("Glow skincare collection - Buy 1 Get 1 Free. Shop Now", "bogo", "Buy 1 Get 1 Free"),
+    ("Save 20 on your first order. Free shipping", "discount", "Save 20"),
+    ("10% cashback on every purchase with our credit card. Sign Up", "cashback", "10% cashback"),
+    ("Learn to code online. Get Started free", "free", "free"),
+]
+
+
+def make_image(rng: np.random.Generator, size: int = 64) -> bytes:
+    """A real PNG: coloured background with a rectangle and an ellipse."""
+    img = Image.new("RGB", (size, size), tuple(int(c) for c in rng.integers(0, 256, 3)))
+    d = ImageDraw.Draw(img)
+    x0, y0 = (int(v) for v in rng.integers(0, size // 2, 2))
+    d.rectangle([x0, y0, x0 + size // 3, y0 + size // 4], fill=tuple(int(c) for c in rng.integers(0, 256, 3)))
+    d.ellipse([size // 2, size // 2, size - 4, size - 4], fill=tuple(int(c) for c in rng.integers(0, 256, 3)))
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def make_records(n: int, seed: int = 0) -> list[AdRecord]:
+    """n AdRecords with every head labelled (random but valid labels) and a CTR value."""
+    rng = np.random.default_rng(seed)
+    recs = []
+    for i in range(n):
+        text, money, sub = ADS[i % len(ADS)]
+        labels: dict[str, Any] = {}
+        for h in schema.HEADS:
+            if h.kind == "multi":
+                labels[h.name] = [h.labels[j] for j in rng.choice(h.num_labels, 2, replace=False)]
+            else:
+                labels[h.name] = h.labels[int(rng.integers(h.num_labels))]
+        labels["monetary"] = money
+        span = None if sub is None else (text.index(sub), text.index(sub) + len(sub))
+        recs.append(AdRecord(id=f"t{i}", image=make_image(rng), text=text, labels=labels, monetary_span=span,
+                             ctr_value=float(rng.uniform(0.005, 0.2))))
+    return recs
+
+
+def to_torch(batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in batch.items()}
+
+
+def make_batch(tokenizer_file: str, n: int = 4, seed: int = 0) -> dict[str, torch.Tensor]:
+    tok = AdTokenizer(tokenizer_file, PRE.max_tokens)
+    return to_torch(encode_batch(make_records(n, seed), None, tok, PRE))
+
+
+def build(name: str, **overrides: Any) -> torch.nn.Module:
+    from adfusion_edge.distill.models import registry
+
+    torch.manual_seed(0)
+    return registry.create_model(name, PRE, **{**TINY.get(name, {}), **overrides})
+
+
+def run(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return model(batch["image"], batch["input_ids"], batch["attention_mask"])

@@ -1,0 +1,129 @@
+"""Tables 1/2, figures, the evaluate CLI and the suite, on hand-made metrics and tiny real runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from adfusion_edge.distill.evaluate.metrics import summary_scores
+from adfusion_edge.distill.evaluate.plots import figure1, figure2, sweep_points
+from adfusion_edge.distill.evaluate.suite import SuiteConfig, plan, run_suite
+from adfusion_edge.distill.evaluate.tables import RunResult, table1, table2, write_tables
+from model_fixtures import TINY
+from PIL import Image
+from train_fixtures import make_corpus, one_thread, tiny_config  # noqa: F401 (fixture)
+
+from adfusion_edge import schema
+from adfusion_edge.cli import main as cli_main
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def _metrics(sent_f1: float, emo_f1: float, theme: float, eng: tuple[float, float, float]) -> dict:
+    heads = {h.name: ({"micro_f1": 0.5} if h.kind == "multi" else {"accuracy": 0.5}) for h in schema.HEADS}
+    heads["sentiment"] = {"accuracy": 0.5, "macro_f1": sent_f1}
+    heads["emotion"] = {"accuracy": 0.5, "macro_f1": emo_f1}
+    heads["theme"] = {"accuracy": theme}
+    for name, acc in zip(schema.ENGAGEMENT_HEADS, eng, strict=True):
+        heads[name] = {"accuracy": acc}
+    return {"heads": heads, **summary_scores(heads)}
+
+
+def _runs() -> list[RunResult]:
+    base_loss = {"alpha": 1.0, "beta": 0.1, "gamma": 0.1, "label_smoothing": 0.1}
+    cfg = {"d_model": 32}
+    m = _metrics
+    return [
+        RunResult("resnet18_image", "resnet18_image", {"table1": True}, base_loss, {},
+                  {"test": m(0.621, 0.583, 0.647, (0.5, 0.559, 0.618))}),
+        RunResult("adfusionnet", "adfusionnet", {"table1": True, "ablation": "full"}, base_loss, cfg,
+                  {"test": m(0.8, 0.7, 0.9, (0.6, 0.6, 0.6)), "shift": m(0.7, 0.6, 0.8, (0.5, 0.5, 0.5))}),
+        RunResult("ablation_no_itc", "adfusionnet", {"ablation": "no_itc"}, {**base_loss, "beta": 0.0}, cfg,
+                  {"test": m(0.75, 0.7, 0.9, (0.6, 0.6, 0.6))}),
+        RunResult("ablation_no_xattn", "adfusionnet_no_xattn", {"ablation": "no_xattn"}, base_loss, cfg,
+                  {"test": m(0.7, 0.7, 0.9, (0.6, 0.6, 0.6))}),
+        RunResult("sweep_beta_1", "adfusionnet", {"sweep": "beta", "value": 1.0}, {**base_loss, "beta": 1.0}, cfg,
+                  {"test": m(0.6, 0.6, 0.6, (0.6, 0.6, 0.6))}),
+        RunResult("sweep_alpha_2", "adfusionnet", {"sweep": "alpha", "value": 2.0}, {**base_loss, "alpha": 2.0},
+                  cfg, {"test": m(0.9, 0.9, 0.9, (0.9, 0.9, 0.9))}),
+    ]
+
+
+def test_table1_rows_formula_and_paper_reference(tmp_path):
+    rows = table1(_runs(), "test")
+    assert [r["run"] for r in rows] == ["resnet18_image", "adfusionnet"]  # ablations/sweeps excluded
+    r = rows[0]
+    assert r["label"] == "ResNet-18 (Image Only)"
+    assert r["engagement_accuracy"] == pytest.approx((0.5 + 0.559 + 0.618) / 3)
+    assert r["overall"] == pytest.approx((0.621 + 0.583 + 0.647 + 0.559) / 4)
+    assert r["paper"]["overall"] == 60.2 and r["paper"]["sentiment_macro_f1"] == 62.1
+    assert [row["run"] for row in table1(_runs(), "shift")] == ["adfusionnet"]
+    paths = write_tables(_runs(), ["test", "shift"], tmp_path)
+    md = paths["markdown"].read_text()
+    assert "| ResNet-18 (Image Only) | 62.1 | 58.3 | 64.7 | 55.9 | 60.2 |" in md  # ours == paper here
+    assert "Reference only" in md and "Split `shift`" in md
+    data = json.loads(paths["json"].read_text())
+    assert set(data) == {"test", "shift"} and len(data["test"]["table2"]) == 3
+
+
+def test_table2_order_and_values():
+    rows = table2(_runs(), "test")
+    assert [r["ablation"] for r in rows] == ["full", "no_xattn", "no_itc"]  # the paper's order
+    assert rows[2]["sentiment_macro_f1"] == 0.75 and rows[2]["paper_sentiment_f1"] == 73.2
+    assert rows[0]["overall"] == pytest.approx((0.8 + 0.7 + 0.9 + 0.6) / 4)
+
+
+def test_figures_are_valid_pngs_and_sweep_points(tmp_path):
+    pts = sweep_points(_runs(), "test")
+    # beta line: no_itc (0.0), base (0.1), sweep (1.0); alpha line: base (1.0), sweep (2.0);
+    # gamma has only the base point -> no line. The no_xattn model never counts.
+    assert [p[0] for p in pts["beta"]] == [0.0, 0.1, 1.0] and [p[0] for p in pts["alpha"]] == [1.0, 2.0]
+    assert "gamma" not in pts
+    for fn, name in ((figure1, "f1.png"), (figure2, "f2.png")):
+        path = fn(_runs(), "test", tmp_path / name)
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        with Image.open(path) as img:
+            img.verify()
+            assert img.size[0] > 300
+    assert figure2(_runs(), "shift", tmp_path / "none.png") is None  # no sweep runs on shift
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    return make_corpus(tmp_path_factory.mktemp("corpus"), {"train": 16, "val": 8, "test": 8, "shift": 8})
+
+
+def test_evaluate_cli_writes_metrics_tables_predictions(corpus, tmp_path):
+    cfg = tiny_config(corpus, tmp_path / "run", model="resnet18_image", max_steps=2, eval_every=0)
+    cfg.save(tmp_path / "c.json")
+    assert cli_main(["train", "--config", str(tmp_path / "c.json"), "--no-progress"]) == 0
+    out = tmp_path / "eval"
+    assert cli_main(["evaluate", "--checkpoints", str(tmp_path / "run"), "--corpus", str(corpus),
+                     "--splits", "test", "shift", "--out", str(out), "--batch-size", "4"]) == 0
+    m = json.loads((out / "tiny" / "test.metrics.json").read_text())
+    assert m["n_samples"] == 8 and 0 <= m["overall"] <= 1 and "span_exact_match" in m["heads"]["monetary"]
+    preds = [json.loads(x) for x in (out / "tiny" / "shift.predictions.jsonl").read_text().splitlines()]
+    assert len(preds) == 8 and preds[0]["id"] == "shift-0000"
+    assert preds[0]["theme"] in schema.head("theme").labels and "monetary_text" in preds[0]
+    assert "ResNet-18 (Image Only) [tiny]" in (out / "tables.md").read_text()
+    assert (out / "figure1_test.png").is_file()
+
+
+def test_suite_plan_and_tiny_end_to_end(corpus, tmp_path):
+    full = plan(SuiteConfig(corpus=str(corpus)))
+    names = [c.name for c in full]
+    assert names.index("clip_dual_itc") < names.index("clip_dual")
+    assert {"ablation_no_xattn", "ablation_no_multiscale", "ablation_no_itc", "ablation_no_mi",
+            "sweep_beta_1", "adfusionnet"} <= set(names)
+    no_mi = next(c for c in full if c.name == "ablation_no_mi")
+    assert no_mi.loss.gamma == 0.0 and no_mi.model.config["unimodal_heads"] is False
+
+    s = SuiteConfig(corpus=str(corpus), runs_dir=str(tmp_path / "runs"), report_dir=str(tmp_path / "rep"),
+                    image_size=32, max_tokens=16, max_steps=2, batch_size=8, device="cpu",
+                    models=("resnet18_image", "adfusionnet"), ablations=False, sweep=False, splits=("test",),
+                    model_overrides={k: TINY[k] for k in ("resnet18_image", "adfusionnet")})
+    report = run_suite(s, progress=False).read_text()
+    assert "adfusion-edge train --config" in report and "python scripts/train_all.py" in report
+    assert "Ours (AdFusionNet)" in report and "samples/s" in report
+    assert (tmp_path / "rep" / "figure1_test.png").is_file()

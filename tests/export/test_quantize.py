@@ -1,0 +1,116 @@
+"""INT8: the graph rules, the parity gate (passes on the trained model, fails when broken)."""
+
+import numpy as np
+import onnx
+import pytest
+from bundle_fixtures import ad_feeds, tiny_artifacts, tiny_student  # noqa: F401 - fixtures
+
+from adfusion_edge.bundle import load_bundle
+from adfusion_edge.export import graph_rules, parity
+from adfusion_edge.export.calibration import load_ads
+from adfusion_edge.export.exporter import export_bundle, ort_outputs
+from adfusion_edge.export.onnx_writer import export_onnx
+from adfusion_edge.export.quantize import QuantConfig, quantize_onnx
+from adfusion_edge.tokenizer import AdTokenizer
+
+# Everything static, nothing excluded, calibrated on black images with empty text: activation
+# ranges far from real ads, so real inputs saturate. The gate must catch it.
+BROKEN = QuantConfig(static_ops=("Conv", "Relu", "Gemm", "MatMul"), dynamic_ops=(), quant_format="qdq",
+                     exclude_normalisation=False, exclude_stem=False, exclude_heads=False,
+                     exclude_activation_matmuls=False, gemm_as_matmul=False)
+
+
+def _black(feeds, n=8):
+    return [{"image": np.zeros_like(feeds["image"][:n]), "input_ids": np.zeros_like(feeds["input_ids"][:n]),
+             "attention_mask": np.ones_like(feeds["attention_mask"][:n])}]
+
+
+def test_int8_bundle_passed_the_gate(tiny_artifacts):  # noqa: F811
+    res = tiny_artifacts["int8"]
+    assert res.precision == "int8"
+    gate = res.metrics["parity_int8"]
+    assert gate["ok"] and gate["n"] >= 100
+    assert min(gate["agreement"].values()) >= 0.99
+    assert gate["overall_fp32"] - gate["overall_int8"] <= 0.005
+    meta = load_bundle(res.bundle).meta
+    assert meta["model"]["precision"] == "int8"
+    q = meta["provenance"]["metrics"]["export"]["quantization"]
+    assert q["static_nodes"] > 0 and q["dynamic_nodes"] > 0
+    assert "in-graph normalisation" in q["excluded"].values() and "head layer" in q["excluded"].values()
+
+
+def test_int8_graph_has_integer_kernels_and_float_heads(tiny_artifacts):  # noqa: F811
+    m = onnx.load(str(load_bundle(tiny_artifacts["int8"].bundle).model_file))
+    ops = {n.op_type for n in m.graph.node}
+    assert "QLinearConv" in ops
+    assert ops & {"DynamicQuantizeMatMul", "MatMulInteger"}
+    assert "Softmax" in ops and "QLinearSoftmax" not in ops  # attention / head softmax stay float
+
+
+def test_rules_find_normalisation_stem_heads_attention(tiny_artifacts, tmp_path):  # noqa: F811
+    path = export_onnx(tiny_artifacts["model"], tmp_path / "m.onnx")
+    m = onnx.load(str(path))
+    norm, stems = graph_rules.normalisation_nodes(m)
+    assert norm and all("normalize" in n for n in norm)
+    assert len(stems) == 1
+    heads = graph_rules.head_nodes(m)
+    assert len(heads) == 15  # 13 heads + ctr_value + span
+    assert len(graph_rules.activation_matmuls(m)) == 2  # q @ k^T and att @ v
+
+
+def test_student_gemms_become_dynamic_matmuls(tokenizer_file, tmp_path):
+    path = export_onnx(tiny_student(), tmp_path / "student.onnx")
+    feeds = ad_feeds(tokenizer_file, n=8)
+    res = quantize_onnx(path, tmp_path / "student.int8.onnx", [feeds])
+    assert len(res.dynamic_nodes) >= 10 and all(n.endswith("_matmul") for n in res.dynamic_nodes)
+    out = ort_outputs(res.path, feeds)
+    assert set(out) == set(ort_outputs(path, feeds))
+
+
+def test_gate_raises_on_a_broken_setting(tiny_artifacts, tokenizer_file, tmp_path):  # noqa: F811
+    model = tiny_artifacts["model"]
+    path = export_onnx(model, tmp_path / "m.onnx")
+    tok = AdTokenizer(tokenizer_file, model.preprocess.max_tokens)
+    _, holdout = load_ads(tiny_artifacts["corpus"], tok, model.preprocess)
+    q = quantize_onnx(path, tmp_path / "broken.onnx", _black(holdout.feeds), BROKEN)
+    with pytest.raises(parity.ParityError) as e:
+        parity.check_int8(ort_outputs(path, holdout.feeds), ort_outputs(q.path, holdout.feeds), holdout.targets)
+    assert "FAIL" in e.value.table and e.value.result.ok is False
+
+
+def _black_calibration_corpus(root, real_corpus):
+    """A corpus whose calibration split is black, text-less ads; the held-out split is real."""
+    import io
+    import shutil
+
+    from PIL import Image
+
+    from adfusion_edge.distill.data.records import AdRecord
+    from adfusion_edge.distill.data.shards import load_manifest, shard_path, write_manifest, write_shard
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64)).save(buf, "PNG")
+    p = shard_path(root, "train", 0)
+    n = write_shard(p, [AdRecord(id=f"b{i}", image=buf.getvalue(), text="", labels={}) for i in range(8)])
+    val = load_manifest(real_corpus)["splits"]["val"]["shards"]
+    (root / "val").mkdir()
+    for s in val:
+        shutil.copyfile(real_corpus / s["file"], root / s["file"])
+    write_manifest(root, {"train": [{"file": str(p.relative_to(root)), "count": n}], "val": val}, {})
+    return root
+
+
+def test_export_fails_loudly_or_falls_back(tiny_artifacts, tokenizer_file, tmp_path):  # noqa: F811
+    model = tiny_artifacts["model"]
+    corpus = _black_calibration_corpus(tmp_path / "corpus", tiny_artifacts["corpus"])
+    with pytest.raises(parity.ParityError) as e:
+        export_bundle(model, "onnx", tmp_path / "b", tokenizer_file, int8=True, calib=corpus,
+                      quant_config=BROKEN, measure=False)
+    assert "top-1 agreement" in str(e.value)
+    assert not (tmp_path / "b").exists()  # nothing half-written under the bundle name
+    res = export_bundle(model, "onnx", tmp_path / "b", tokenizer_file, int8=True, calib=corpus,
+                        quant_config=BROKEN, measure=False, fallback=True)
+    assert res.precision == "fp32" and "parity gate" in res.notes[0]
+    meta = load_bundle(res.bundle).meta
+    assert meta["model"]["precision"] == "fp32" and meta["provenance"]["notes"]
+    assert meta["provenance"]["metrics"]["export"]["parity_int8"]["ok"] is False
