@@ -65,3 +65,15 @@ class BackendUnavailableError(AdFusionError, RuntimeError):
 
 class CheckpointError(AdFusionError, ValueError):
     """A training checkpoint that cannot be loaded (missing file, wrong config, bad tensors)."""
+
+
+class ParityError(AdFusionError):
+    """An exported model does not reproduce its reference; ``table`` holds the per-head rows."""
+
+    def __init__(self, message: str, table: str, result: object = None):
+        self.table, self.result = table, result
+        super().__init__(f"{message}\n{table}")
+
+
+class OcrError(AdFusionError, RuntimeError):
+    """OCR could not run (engine failed to load or crashed on an image)."""

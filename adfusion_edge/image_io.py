@@ -25,7 +25,7 @@ ImageSource = str | os.PathLike | bytes | bytearray | memoryview | Image.Image |
 MAX_PIXELS = 50_000_000
 
 
-def _open_bytes(data: bytes, what: str) -> Image.Image:
+def _open_bytes(data: bytes, what: str, draft_size: int | None = None) -> Image.Image:
     if len(data) == 0:
         raise InvalidImageError(f"{what}: empty file (0 bytes)")
     try:
@@ -44,6 +44,14 @@ def _open_bytes(data: bytes, what: str) -> Image.Image:
         raise ImageTooLargeError(f"{what}: {w}x{h} = {w * h} pixels exceeds the limit of {MAX_PIXELS}")
     if w < 1 or h < 1:
         raise InvalidImageError(f"{what}: image has no pixels ({w}x{h})")
+    if draft_size and img.format == "JPEG":
+        # DCT-domain downscale by a power of two while keeping both sides >= draft_size: a 320 px
+        # ad decodes straight at 160 px, 4x less work. Training and serving both decode through
+        # here, so they see the same pixels.
+        try:
+            img.draft(img.mode, (draft_size, draft_size))
+        except Exception:  # draft is an optimisation only; full decode is always correct
+            pass
     return img
 
 
@@ -105,11 +113,13 @@ def _from_array(arr: np.ndarray) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(a8), mode)
 
 
-def decode_image(source: ImageSource) -> Image.Image:
+def decode_image(source: ImageSource, draft_size: int | None = None) -> Image.Image:
     """Decode ``source`` to an RGB PIL image.
 
     Args:
         source: Path, bytes, PIL image or numpy array.
+        draft_size: If set, JPEGs may be decoded at a reduced scale whose sides stay >= this
+            (a fast path for callers that resize to this size next).
 
     Returns:
         A fully loaded RGB image.
@@ -130,7 +140,7 @@ def decode_image(source: ImageSource) -> Image.Image:
         return _to_rgb(_from_array(source), "numpy image")
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
-        return _to_rgb(_open_bytes(data, "image bytes"), "image bytes")
+        return _to_rgb(_open_bytes(data, "image bytes", draft_size), "image bytes")
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.exists():
@@ -138,7 +148,7 @@ def decode_image(source: ImageSource) -> Image.Image:
         if path.is_dir():
             raise InvalidImageError(f"{path}: is a directory, not an image file")
         data = path.read_bytes()
-        return _to_rgb(_open_bytes(data, str(path)), str(path))
+        return _to_rgb(_open_bytes(data, str(path), draft_size), str(path))
     raise InvalidImageError(
         f"unsupported image source type {type(source).__name__}; "
         "pass a path, bytes, a PIL image or a numpy array"

@@ -20,12 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from adfusion_edge.errors import AdFusionError
+from adfusion_edge.errors import OcrError
 from adfusion_edge.image_io import ImageSource, decode_image
-
-
-class OcrError(AdFusionError, RuntimeError):
-    """OCR could not run (engine failed to load or crashed on an image)."""
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ def resize_image(img: Image.Image, size: int) -> np.ndarray:
 
 def prepare_image(source: ImageSource, size: int) -> np.ndarray:
     """Decode + validate + resize: the model's ``image`` input for one ad (uint8, HxWx3)."""
-    return resize_image(decode_image(source), size)
+    return resize_image(decode_image(source, draft_size=size), size)
 
 
 def prepare_images(sources: Sequence[ImageSource], size: int) -> np.ndarray:

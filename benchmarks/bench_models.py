@@ -2,10 +2,10 @@
 
 Models come from the registry at their default (configured) sizes, or from a checkpoint directory
 when one is given (``--bench-checkpoint KEY=DIR``; the only source of the pruned student, whose
-widths live in its checkpoint). Exports use the project's writers (adfusion_edge.export) and only
-fall back to a plain ``torch.onnx.export`` / ``torch.jit.trace`` of the same wrapper when a writer
-does not exist yet. Anything missing raises :class:`Unavailable` with the reason; the suites turn
-that into a pytest skip, never into a made-up number.
+widths live in its checkpoint). Exports and INT8 use the project's own writers and quantizer
+(adfusion_edge.export), so the benchmarks measure what users ship. Anything missing raises
+:class:`Unavailable` with the reason; the suites turn that into a pytest skip, never into a
+made-up number.
 """
 
 from __future__ import annotations
@@ -57,8 +57,9 @@ SPECS: tuple[ModelSpec, ...] = (
     ModelSpec("early_fusion", "Early-fusion baseline", "early_fusion", "Multimodal Baseline"),
     ModelSpec("teacher", "Teacher (AdFusionNet)", "adfusionnet", "Our Model"),
     ModelSpec("student", "Student", "student", None, quick=True),
-    ModelSpec("pruned_student", "Pruned student", None, None, quick=True),
+    ModelSpec("pruned_student", "Pruned student", None),
 )
+PRUNE_PARAMS = 0.5  # pruned-student target (x the student's parameters) when no checkpoint is given
 SPEC_BY_KEY = {s.key: s for s in SPECS}
 # The peer DistilBERT (bench_peer): backend -> PeerFiles attribute holding its model file.
 PEER_KEY = "peer_distilbert"
@@ -109,7 +110,7 @@ class Runner:
         fresh: inputs -> outputs after loading the model anew (for load + first-batch memory).
         params: Parameter count of the source model.
         size_bytes: Size on disk of what this backend loads.
-        source: How it was built ("adfusion_edge.export" or the fallback), for the report.
+        source: What wrote the file it runs (recorded with the numbers).
     """
 
     run: Callable[[dict[str, np.ndarray]], Any]
@@ -136,6 +137,7 @@ class ModelZoo:
         self.workdir, self.tokenizer_path, self.ads = Path(workdir), tokenizer_path, list(ads)
         self.threads, self.checkpoints, self.quick = threads, dict(checkpoints or {}), quick
         self._peer = None
+        self.sources: dict[str, str] = {}  # key -> where the model came from, for the report
         self._models: dict[str, Any] = {}
         self._runners: dict[tuple[str, str], Runner] = {}
         self._failed: dict[Any, str] = {}
@@ -158,20 +160,38 @@ class ModelZoo:
             ckpt = _optional("adfusion_edge.distill.train.checkpoint")
             if ckpt is None:
                 raise Unavailable("distill/train/checkpoint.py not in this checkout")
+            self.sources[spec.key] = f"checkpoint {self.checkpoints[spec.key]}"
             return ckpt.load_model(self.checkpoints[spec.key]).eval()
-        if spec.registry is None:
-            raise Unavailable(f"{spec.label}: no checkpoint given (pass --bench-checkpoint {spec.key}=DIR)")
+        if spec.key == "pruned_student":
+            return self._prune_student()
         from adfusion_edge.distill.models import registry
 
         from adfusion_edge.errors import ConfigError
 
         try:
-            return registry.create_model(spec.registry).eval()
+            model = registry.create_model(spec.registry).eval()
         except ModuleNotFoundError as e:
             # The registry imports every model module; one not written yet makes it unusable.
             raise Unavailable(f"model registry incomplete in this checkout (missing {e.name})") from None
         except ConfigError as e:
             raise Unavailable(str(e)) from None
+        self.sources[spec.key] = f"registry `{spec.registry}`, default config, random init"
+        return model
+
+    def _prune_student(self):
+        # Without a pruned checkpoint, prune the registry student with the project's own structured
+        # pruner: the widths (what speed depends on) are those of a real pruned student.
+        pruning = _optional("adfusion_edge.distill.pruning")
+        if pruning is None:
+            raise Unavailable("no checkpoint given (--bench-checkpoint pruned_student=DIR) and "
+                              "distill/pruning.py not in this checkout")
+        cfg = pruning.PruneConfig(pruning.PruneTarget("params", PRUNE_PARAMS), step=0.1)
+        # Export wrappers freeze the cached student's parameters; torch-pruning traces autograd.
+        student = copy.deepcopy(self.model("student")).requires_grad_(True)
+        result = pruning.prune_student(student, cfg, progress=False)
+        self.sources["pruned_student"] = (f"registry `student` pruned by distill.pruning.prune_student to "
+                                          f"params<={PRUNE_PARAMS} x original (no checkpoint given)")
+        return result.model.eval()
 
     def batch(self, key: str, n: int) -> dict[str, np.ndarray]:
         """A real batch of ``n`` ads for model ``key``: inputs + targets per the data contract.
@@ -257,24 +277,15 @@ class ModelZoo:
     def _runner_torchscript(self, key: str, model) -> Runner:
         import torch
 
-        path = self.workdir / key / "model.torchscript"
         writer = _optional("adfusion_edge.export.torchscript_writer")
-        source = "adfusion_edge.export.torchscript_writer"
-        if writer is not None and hasattr(writer, "export_torchscript"):
-            writer.export_torchscript(model, path)
-        else:
-            source = "torch.jit.trace fallback (export writer not in this checkout)"
-            wrapper = self._wrapper(model)
-            inp = self.inputs(key, 2)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with torch.no_grad(), warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # tracer warnings about data-dependent shapes
-                traced = torch.jit.trace(wrapper, tuple(torch.from_numpy(inp[n]) for n in INPUT_NAMES),
-                                         check_trace=False, strict=False)
-                torch.jit.save(torch.jit.freeze(traced), str(path))
+        if writer is None:
+            raise Unavailable("adfusion_edge.export.torchscript_writer not in this checkout")
+        path = writer.export_torchscript(model, self.workdir / key / "model.torchscript")
 
         def load():
-            return torch.jit.load(str(path), map_location="cpu").eval()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit is deprecated; still shipped
+                return torch.jit.load(str(path), map_location="cpu").eval()
 
         def call(m, inp):
             with torch.inference_mode():
@@ -282,7 +293,7 @@ class ModelZoo:
 
         module = load()
         return Runner(lambda inp: call(module, inp), lambda inp: call(load(), inp), _params(model),
-                      path.stat().st_size, source)
+                      path.stat().st_size, "adfusion_edge.export.torchscript_writer")
 
     def onnx_fp32(self, key: str) -> Path:
         """The FP32 ONNX file of ``key`` (exported once)."""
@@ -296,7 +307,13 @@ class ModelZoo:
 
     def _ort_runner(self, params: int, path: Path, source: str) -> Runner:
         sess = ort_session(path, self.threads)
-        return Runner(lambda inp: sess.run(None, inp), lambda inp: ort_session(path, self.threads).run(None, inp),
+        # A graph keeps only the inputs it uses (the text-only baseline has no image input).
+        names = [i.name for i in sess.get_inputs()]
+
+        def call(s, inp):
+            return s.run(None, {n: inp[n] for n in names})
+
+        return Runner(lambda inp: call(sess, inp), lambda inp: call(ort_session(path, self.threads), inp),
                       params, path.stat().st_size, source)
 
     def _runner_ort_fp32(self, key: str, model) -> Runner:

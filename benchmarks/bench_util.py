@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -107,8 +106,3 @@ def peak_rss_delta(fn: Callable[[], Any]) -> tuple[Any, int | None]:
     if not resettable or rss0 is None or hwm is None:
         return result, None
     return result, max(0, hwm - rss0) * 1024
-
-
-def size_on_disk(*paths: str | os.PathLike) -> int:
-    """Total bytes of files (ONNX external-data files next to a model included by the caller)."""
-    return sum(Path(p).stat().st_size for p in paths if Path(p).is_file())

@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).parent))  # run as a script or imported by
 
 from bench_models import PEER_KEY, SPEC_BY_KEY, SPECS  # noqa: E402
 from report_sections import (  # noqa: E402
+    PAPER_TABLE4,
     accuracy_section,
     efficiency_section,
     gpu_section,
@@ -42,6 +43,7 @@ from report_sections import (  # noqa: E402
     system_section,
 )
 
+__all__ = ["PAPER_TABLE4", "REQUIRED_SECTIONS", "BenchRun", "ratio", "write_report", "load_quality"]
 REQUIRED_SECTIONS = ("System", "Efficiency", "Paper Table 4 beside ours", "Latency and throughput",
                      "Ratios measured in one run", "Peer baseline", "Pipeline stages", "Accuracy",
                      "Quality vs latency", "GPU", "Skipped")
@@ -59,12 +61,13 @@ class BenchRun:
         self.machine: dict[str, Any] = data.get("machine_info", {}).get("adfusion", {})
         self.run: dict[str, Any] = data.get("machine_info", {}).get("adfusion_run", {})
         self.skipped: list[dict[str, str]] = data.get("adfusion_skipped", [])
-        self.rows = [dict(b.get("extra_info", {}), name=b.get("name", "")) for b in data.get("benchmarks", [])]
+        self.rows = [_flatten(b) for b in data.get("benchmarks", [])]
         self.inference = {(r["model"], r["backend"], int(r["batch"])): r for r in self.rows
                           if r.get("kind") == "inference" and r.get("samples_per_s")}
         self.train = {r["model"]: r for r in self.rows if r.get("kind") == "train_step"}
         self.interleaved = {(r["candidate"], r["reference"]): r for r in self.rows if r.get("kind") == "interleaved"}
-        self.stages = [r for r in self.rows if r.get("suite") in ("preprocess", "tokenize", "ocr", "postprocess", "e2e")]
+        # Everything else is a pipeline stage, including suites other teams add (runtime, adsynth).
+        self.stages = [r for r in self.rows if r.get("kind") not in ("inference", "train_step", "interleaved")]
 
     @classmethod
     def load(cls, path: str | Path) -> BenchRun:
@@ -93,6 +96,25 @@ class BenchRun:
         """The row with the highest samples/s over batch sizes."""
         rows = [self.inference[(model, backend, n)] for n in self.batches(model, backend)]
         return max(rows, key=lambda r: r["samples_per_s"]) if rows else None
+
+
+# extra_info keys the stage table shows in its own columns; any other scalar goes into its notes.
+_SHOWN = {"suite", "stage", "note", "batch", "p50_ms", "p99_ms", "samples_per_s", "rounds", "name"}
+
+
+def _flatten(bench: dict[str, Any]) -> dict[str, Any]:
+    """One benchmark as a flat dict: its extra_info, with p50 / rounds / rate from pytest-benchmark's
+    own stats where the suite did not record them (suites that do not use bench_util.record)."""
+    row = dict(bench.get("extra_info", {}), name=bench.get("name", ""))
+    stats = bench.get("stats") or {}
+    if "p50_ms" not in row and stats.get("median"):
+        row.update(p50_ms=stats["median"] * 1e3, rounds=stats.get("rounds"),
+                   samples_per_s=row.get("batch", 1) / stats["median"])
+    row.setdefault("stage", row["name"])
+    if "note" not in row:
+        row["note"] = ", ".join(f"{k}={v}" for k, v in row.items()
+                                if k not in _SHOWN and isinstance(v, (int, float, str)) and not isinstance(v, bool))
+    return row
 
 
 def ratio(run: BenchRun, a: tuple[str, str], b: tuple[str, str]) -> dict[str, float | None] | None:

@@ -87,7 +87,10 @@ def efficiency_section(run) -> str:
     header = ("Model", "Backend", "Precision", "Parameters (M)", "Training time per epoch (min)",
               "Inference speed (samples/s)", "Best batch", "Memory usage (GB)", "Size on disk (MB)",
               "p50 batch 1 (ms)", "p99 batch 1 (ms)")
+    sources = {label(run, r["model"]): r.get("model_source") for r in run.inference.values() if r.get("model_source")}
+    src = "".join(f"- {name}: {where}\n" for name, where in sources.items())
     return ("## Efficiency (paper Table 4 shape)\n\n" + md_table(header, rows) +
+            ("\nModel sources:\n\n" + src if src else "") +
             "\n- **Inference speed**: samples/s at the best batch size (median round), 'Best batch' column.\n"
             "- **Memory usage**: peak resident-memory growth while loading the model anew and running one "
             "batch at the best batch size (weights + runtime arenas + activations), Linux VmHWM.\n"
@@ -184,8 +187,8 @@ def peer_section(run, peer: str, ratio_fn: Callable) -> str:
 
 
 def stages_section(run) -> str:
-    rows = [(r.get("stage", r["name"]), r.get("suite", NA), num(r.get("p50_ms"), 3), num(r.get("p99_ms"), 3),
-             num(r.get("samples_per_s"), 1), r.get("rounds", NA), r.get("note", "")) for r in run.stages]
+    rows = [(r["stage"], r.get("suite", NA), num(r.get("p50_ms"), 3), num(r.get("p99_ms"), 3),
+             num(r.get("samples_per_s"), 1), r.get("rounds", NA), r["note"]) for r in run.stages]
     header = ("Stage", "Suite", "p50 (ms)", "p99 (ms)", "Items/s", "Rounds", "Notes")
     body = md_table(header, rows) if rows else "_No pipeline stage was measured in this run._\n"
     return "## Pipeline stages\n\n" + body

@@ -52,12 +52,13 @@ def test_inference(benchmark, model_zoo, quick: bool, model_key: str, backend: s
     runner = _runner_or_skip(model_zoo, model_key, backend)
     inp = model_zoo.inputs(model_key, batch)
     _, mem = peak_rss_delta(lambda: runner.fresh(inp))
-    out = timed(benchmark, runner.run, inp, budget_s=0.15 if quick else 3.0, min_rounds=3 if quick else 10)
+    out = timed(benchmark, runner.run, inp, budget_s=0.15 if quick else 3.0, min_rounds=3)
     assert out is not None
     spec = SPEC_BY_KEY[model_key]
     record(benchmark, batch, suite="models", kind="inference", model=model_key, label=spec.label,
            paper_row=spec.paper_row, backend=backend, precision=PRECISION[backend], params=runner.params,
-           size_bytes=runner.size_bytes, mem_bytes=mem, source=runner.source)
+           size_bytes=runner.size_bytes, mem_bytes=mem, source=runner.source,
+           model_source=model_zoo.sources.get(model_key, ""))
 
 
 def test_train_step(benchmark, model_zoo, quick: bool, request, model_key: str) -> None:
@@ -67,11 +68,11 @@ def test_train_step(benchmark, model_zoo, quick: bool, request, model_key: str) 
         pytest.skip(f"{model_key}: {e}")
     batch = QUICK_TRAIN_BATCH if quick else TRAIN_BATCH
     step = make_train_step(model, model_zoo.batch(model_key, batch))
-    loss = timed(benchmark, step, budget_s=0.5 if quick else 5.0, min_rounds=2 if quick else 5, max_rounds=50)
+    loss = timed(benchmark, step, budget_s=0.5 if quick else 5.0, min_rounds=2 if quick else 3, max_rounds=50)
     assert loss == loss  # not NaN: a diverging step would time a different computation
     epoch = request.config.getoption("--bench-epoch-size")
     info = record(benchmark, batch, suite="models", kind="train_step", model=model_key,
                   label=SPEC_BY_KEY[model_key].label, params=sum(p.numel() for p in model.parameters()),
-                  epoch_size=epoch)
+                  epoch_size=epoch, model_source=model_zoo.sources.get(model_key, ""))
     if info.get("samples_per_s"):
         benchmark.extra_info["epoch_minutes"] = epoch / info["samples_per_s"] / 60.0

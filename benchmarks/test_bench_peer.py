@@ -22,7 +22,7 @@ def test_peer_inference(benchmark, model_zoo, quick: bool, peer_backend: str, ba
     peer = model_zoo.peer()
     inp = model_zoo.inputs(PEER_KEY, batch)
     _, mem = peak_rss_delta(lambda: runner.fresh(inp))
-    timed(benchmark, runner.run, inp, budget_s=0.15 if quick else 3.0, min_rounds=3 if quick else 10)
+    timed(benchmark, runner.run, inp, budget_s=0.15 if quick else 3.0, min_rounds=3)
     record(benchmark, batch, suite="peer", kind="inference", model=PEER_KEY,
            label=f"Peer: DistilBERT text-only ({peer.dims['n_layers']}x{peer.dims['dim']})",
            backend=peer_backend, precision=PEER_PRECISION[peer_backend], params=runner.params,

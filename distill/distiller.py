@@ -9,6 +9,7 @@ Config file = a TrainConfig (YAML/JSON) plus an optional ``distill:`` section::
 
     name: student
     model: {name: student, config: {}}        # default when absent
+    preprocess: {image_size: 128}              # default for the student: STUDENT_PREPROCESS
     data: {corpus: /data/adsynth100k}
     distill: {temperature: 2.0, kd: 1.0, hint: 1.0, task: 1.0, cache: true}
 """
@@ -26,10 +27,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from adfusion_edge.distill.distill_losses import FUSED, DistillWeights, HintProjection, distill_losses
+from adfusion_edge.distill.models.student import STUDENT_PREPROCESS
 from adfusion_edge.distill.teacher_cache import TeacherCollate, ensure_teacher_cache
 from adfusion_edge.distill.train.config import TrainConfig, _set_dotted, _split_override
 from adfusion_edge.distill.train.loop import MODEL_INPUTS, Trainer, TrainResult, train
-from adfusion_edge.distill.train.runtime import lr_factor
 from torch import nn
 
 from adfusion_edge.errors import ConfigError
@@ -60,6 +61,8 @@ class DistillConfig:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> DistillConfig:
         """Flat section dict -> DistillConfig; unknown keys raise ConfigError naming them."""
+        if not isinstance(d, Mapping):
+            raise ConfigError(f"distill: expected a mapping, got {d!r}")
         weight_names = {f.name for f in fields(DistillWeights)}
         unknown = sorted(set(d) - weight_names - set(_CACHE_FIELDS))
         if unknown:
@@ -105,6 +108,8 @@ def load_distill_config(path: str | os.PathLike | None, overrides: Sequence[str]
             data[key] = value
     section = data.pop("distill", None) or {}
     data.setdefault("model", {"name": "student"})
+    if data["model"].get("name") == "student":
+        data.setdefault("preprocess", STUDENT_PREPROCESS.to_dict())
     return TrainConfig.from_dict(data), DistillConfig.from_dict(section)
 
 
@@ -129,21 +134,10 @@ class DistillTrainer(Trainer):
         super().__init__(*args, **kwargs)
         self.dcfg, self.teacher, self.teacher_dim = dcfg, teacher, teacher_dim
 
-    def _build(self) -> None:
-        # The projection must be in the optimizer before a resume restores the optimizer state,
-        # which happens right after _build; setup() would be too late. The loop has no hook for
-        # extra trainable modules, hence this override (see the report's contract request).
-        super()._build()
-        student_dim = self.model.config.fused_dim if hasattr(self.model.config, "fused_dim") else None
-        if student_dim is None:
-            raise ConfigError(f"model {type(self.model).__name__} has no config.fused_dim for the hint")
-        self.hint_proj = HintProjection(student_dim, self.teacher_dim).to(self.rt.device)
-        o = self.cfg.optim
-        self.optimizer.add_param_group({"params": list(self.hint_proj.parameters()), "weight_decay": 0.0})
-        warm, total = o.warmup_steps, self.total_steps
-        # A fresh scheduler so the new group follows the same warm-up/cosine schedule.
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda s: lr_factor(s, warm, total, o.schedule, o.min_lr_ratio))
+    def build_extras(self) -> list[nn.Module]:
+        """The hint projection: trained with the student, kept out of its checkpoint."""
+        self.hint_proj = HintProjection(_fused_dim(self.model), self.teacher_dim).to(self.rt.device)
+        return [self.hint_proj]
 
     def setup(self) -> None:
         if self.teacher is not None:
@@ -199,18 +193,20 @@ def check_compatible(teacher: nn.Module, cfg: TrainConfig, teacher_dir: str | os
 
 
 @torch.no_grad()
-def _fused_dim(teacher: nn.Module) -> int:
-    """Width of the teacher's aux/fused, from one dummy forward."""
-    p = teacher.preprocess
-    was = teacher.training
-    teacher.eval()
+def _fused_dim(model: nn.Module) -> int:
+    """Width of an AdModel's aux/fused, from one dummy forward."""
+    p = model.preprocess
+    was = model.training
+    model.eval()
     try:
-        dev = next(teacher.parameters()).device
-        out = teacher(torch.zeros(1, p.image_size, p.image_size, 3, dtype=torch.uint8, device=dev),
+        dev = next(model.parameters()).device
+        out = model(torch.zeros(1, p.image_size, p.image_size, 3, dtype=torch.uint8, device=dev),
                       torch.zeros(1, p.max_tokens, dtype=torch.long, device=dev),
                       torch.ones(1, p.max_tokens, dtype=torch.long, device=dev))
     finally:
-        teacher.train(was)
+        model.train(was)
+    if FUSED not in out:
+        raise ConfigError(f"{type(model).__name__} outputs no {FUSED}: the hint loss needs it")
     return int(out[FUSED].shape[-1])
 
 
@@ -232,13 +228,13 @@ def distill(cfg: TrainConfig, dcfg: DistillConfig, teacher: nn.Module | str | os
     Raises:
         ConfigError: incompatible teacher, or caching requested without a shard corpus.
     """
-    from adfusion_edge.distill.train.checkpoint import load_model
+    from adfusion_edge.distill.train.checkpoint import find_checkpoint, load_model
     from adfusion_edge.distill.train.data import build_train_data
 
     teacher_dir = None
     if not isinstance(teacher, nn.Module):
-        teacher_dir = teacher
-        teacher = load_model(teacher)
+        teacher_dir = find_checkpoint(teacher)
+        teacher = load_model(teacher_dir)
     check_compatible(teacher, cfg, teacher_dir)
     data = build_train_data(cfg)
     live: nn.Module | None = teacher

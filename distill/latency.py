@@ -6,8 +6,8 @@ The graph measured is the exported one: softmax/sigmoid on the outputs, aux outp
 same TorchScript exporter (opset 17, dynamic batch) the export package uses.
 
 On a shared machine a single median drifts with the neighbours' load, so comparisons interleave:
-:func:`compare_latency` runs each model in turn for several rounds and compares medians of
-medians taken under the same conditions.
+:func:`compare_latency` alternates blocks of runs of each model and compares their medians,
+taken under the same conditions.
 """
 
 from __future__ import annotations
@@ -104,16 +104,17 @@ class OrtTimer:
         self.session = ort.InferenceSession(export_onnx_bytes(model), so, providers=["CPUExecutionProvider"])
         self.feed = {n: t.numpy() for n, t in zip(INPUT_NAMES, example_inputs(model, batch=1), strict=True)}
 
+    def once(self) -> float:
+        """Wall time in ms of one single-batch inference."""
+        t0 = time.perf_counter()
+        self.session.run(None, self.feed)
+        return (time.perf_counter() - t0) * 1e3
+
     def times(self, runs: int, warmup: int = 10) -> np.ndarray:
         """Wall time in ms of ``runs`` single-batch inferences after ``warmup`` untimed ones."""
         for _ in range(warmup):
-            self.session.run(None, self.feed)
-        out = np.empty(runs)
-        for i in range(runs):
-            t0 = time.perf_counter()
-            self.session.run(None, self.feed)
-            out[i] = time.perf_counter() - t0
-        return out * 1e3
+            self.once()
+        return np.array([self.once() for _ in range(runs)])
 
 
 def ort_latency(model: nn.Module, runs: int = 200, warmup: int = 20, threads: int = 2) -> float:
@@ -121,10 +122,52 @@ def ort_latency(model: nn.Module, runs: int = 200, warmup: int = 20, threads: in
     return float(np.median(OrtTimer(model, threads).times(runs, warmup)))
 
 
-def compare_latency(timers: Sequence[OrtTimer], rounds: int = 5, runs: int = 100) -> list[float]:
-    """Median-of-round-medians latency (ms) of each timer, measured interleaved round by round."""
+def compare_latency(timers: Sequence[OrtTimer], rounds: int = 10, runs: int = 50) -> list[float]:
+    """Median latency (ms) of each timer over ``rounds`` interleaved blocks of ``runs`` runs.
+
+    Blocks (not single runs) alternate because an idle ORT session's threads keep spinning for a
+    moment after a run and would steal the CPU from the other session; blocks of runs still give
+    every model a similar share of the neighbours' load bursts.
+    """
     per: list[list[float]] = [[] for _ in timers]
     for _ in range(rounds):
         for i, t in enumerate(timers):
-            per[i].append(float(np.median(t.times(runs, warmup=5))))
+            per[i].extend(t.times(runs, warmup=3))
     return [float(np.median(p)) for p in per]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m adfusion_edge.distill.latency [--checkpoint DIR]``: params, MACs, ORT latency.
+
+    Without a checkpoint it measures the default registered student. Prints one JSON line with the
+    p50/p90/min latency (ms) over ``--runs`` batch-1 runs, after a warm-up.
+    """
+    import argparse
+    import json
+
+    p = argparse.ArgumentParser(prog="python -m adfusion_edge.distill.latency", description=main.__doc__)
+    p.add_argument("--checkpoint", help="checkpoint directory (default: the default student)")
+    p.add_argument("--image-size", type=int, default=128, help="image size of the default student (128)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--runs", type=int, default=2000)
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    if args.checkpoint:
+        from adfusion_edge.distill.train.checkpoint import load_model
+
+        model = load_model(args.checkpoint)
+    else:
+        from adfusion_edge.distill.models.registry import create_model
+
+        model = create_model("student", preprocess={"image_size": args.image_size})
+    macs, params = count_macs(model)
+    t = OrtTimer(model, args.threads).times(args.runs, warmup=50)
+    print(json.dumps({"params": params, "macs": macs, "image_size": model.preprocess.image_size,
+                      "max_tokens": model.preprocess.max_tokens, "threads": args.threads, "runs": args.runs,
+                      "p50_ms": round(float(np.median(t)), 4), "p90_ms": round(float(np.percentile(t, 90)), 4),
+                      "min_ms": round(float(t.min()), 4)}))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -36,12 +36,17 @@ from typing import Any
 
 import torch
 from adfusion_edge.distill.distill_losses import ATTENTION_MAP
-from adfusion_edge.distill.latency import OrtTimer, compare_latency, count_macs, example_inputs
+from adfusion_edge.distill.latency import OrtTimer, compare_latency, count_macs, example_inputs, ort_latency
 from adfusion_edge.distill.models.student import StudentConfig, StudentModel
 from adfusion_edge.distill.models.student_blocks import Attention
 from torch import nn
 
 from adfusion_edge.errors import AdFusionError, ConfigError
+
+__all__ = [
+    "PruneConfig", "PruneResult", "PruneTarget", "PruningError", "config_from_model", "count_macs", "ort_latency",
+    "prune_step", "prune_student", "rebuild_verified",
+]
 
 TARGET_KINDS = ("params", "latency")
 ATTENTION_MODES = ("heads", "head_dims")
@@ -103,8 +108,8 @@ class PruneConfig:
     attention: str = "heads"
     min_heads: int = 1
     threads: int = 2
-    latency_rounds: int = 5
-    latency_runs: int = 100
+    latency_rounds: int = 10
+    latency_runs: int = 50
 
     def __post_init__(self) -> None:
         if not 0.0 < self.step < 1.0 or not 0.0 < self.min_keep < 1.0:

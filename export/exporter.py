@@ -4,10 +4,10 @@ Used by ``adfusion-edge export`` (export/cli.py) and by tests. Steps:
 
 1. write the FP32 graph (ONNX) or the trace (TorchScript);
 2. FP32 parity vs PyTorch on held-out ads (or deterministic example inputs without a corpus);
-3. ``int8``: calibrate + quantize (quantize.py), INT8 gate vs FP32 on held-out ads (parity.py);
+3. ``int8`` (int8_step.py): calibrate + quantize, INT8 gate vs FP32 on held-out ads, and for
+   CPU ONNX time the candidate INT8 recipes against FP32, keeping the fastest that passes;
    a failure raises ParityError, or with ``fallback`` ships FP32 and records why;
-4. measure FP32 vs INT8 latency (batch 1, interleaved runs) into the bundle's metrics;
-5. write the bundle (bundle_writer.py).
+4. write the bundle (bundle_writer.py).
 """
 
 from __future__ import annotations
@@ -83,6 +83,7 @@ def measure_latency(paths: Mapping[str, str | os.PathLike], feeds: Mapping[str, 
     for label, p in paths.items():
         so = ort.SessionOptions()
         so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")  # fair on shared CPUs
         sessions[label] = ort.InferenceSession(str(p), so, providers=["CPUExecutionProvider"])
         for _ in range(5):
             sessions[label].run(None, one)
@@ -166,11 +167,10 @@ def export_bundle(model: torch.nn.Module, fmt: str, out: str | os.PathLike, toke
             say("tracing TorchScript")
             model_path = export_torchscript(model, tmpdir / "model.torchscript")
             say("parity: TorchScript vs PyTorch")
-            loaded = torch.jit.load(str(model_path))
-            with torch.no_grad():
-                outs = loaded(*(torch.from_numpy(check_set.feeds[k]) for k in INPUT_NAMES))
-            got = {n: o.numpy() for n, o in zip(schema.output_names(), outs, strict=True)}
-            parity.check_outputs(reference, got, "torchscript")
+            from adfusion_edge.runtimes.torchscript_backend import TorchScriptBackend
+
+            loaded = TorchScriptBackend(model_path, warmup=0)
+            parity.check_outputs(reference, loaded.infer(check_set.feeds), "torchscript")
             io = graph_io(export_onnx(model, tmpdir / "signature.onnx", opset, dynamic_seq))
         else:
             say("exporting ONNX (fp32)")
@@ -182,8 +182,10 @@ def export_bundle(model: torch.nn.Module, fmt: str, out: str | os.PathLike, toke
             result_metrics["parity_fp32"] = "ok"
             model_path = fp32_path
             if int8:
-                model_path, precision = _int8(f.name, fp32_path, fp32_out, calib_set, holdout, tmpdir, quant_config,
-                                              fallback, measure, result_metrics, notes, say)
+                from adfusion_edge.export.int8_step import int8_step
+
+                model_path, precision = int8_step(f.name, fp32_path, fp32_out, calib_set, holdout, tmpdir,
+                                                  quant_config, fallback, measure, result_metrics, notes, say)
             if f.name == "tensorrt":
                 from adfusion_edge.export.tensorrt_writer import build_engine
 
@@ -204,40 +206,3 @@ def export_bundle(model: torch.nn.Module, fmt: str, out: str | os.PathLike, toke
         bundle = write_bundle(out, model_path, f.name, precision, tokenizer_file, pre, io["inputs"], io["outputs"],
                               prov, extra)
     return ExportResult(bundle, precision, result_metrics, notes)
-
-
-def _int8(fmt: str, fp32_path: Path, fp32_out: dict, calib_set: AdSet, holdout: AdSet, tmpdir: Path, quant_config,
-          fallback: bool, measure: bool, metrics: dict, notes: list[str], say) -> tuple[Path, str]:
-    from adfusion_edge.export.quantize import QuantConfig, quantize_onnx
-
-    if fmt == "tensorrt":
-        from adfusion_edge.export.tensorrt_writer import TENSORRT_QUANT
-
-        cfg = quant_config or TENSORRT_QUANT
-    else:
-        cfg = quant_config or QuantConfig()
-    say(f"INT8 calibration on {len(calib_set)} ads")
-    q = quantize_onnx(fp32_path, tmpdir / "model.int8.onnx", calib_set.batches(8), cfg)
-    metrics["quantization"] = {"config": q.config, "static_nodes": len(q.static_nodes),
-                               "dynamic_nodes": len(q.dynamic_nodes), "excluded": q.excluded}
-    say(f"parity: INT8 vs FP32 on {len(holdout)} held-out ads")
-    if fmt == "tensorrt":
-        # The Q/DQ graph's numerics are what TensorRT reproduces; ORT-CPU runs the same Q/DQ maths.
-        pass
-    try:
-        gate = parity.check_int8(fp32_out, ort_outputs(q.path, holdout.feeds), holdout.targets)
-        metrics["parity_int8"] = gate.to_dict()
-    except parity.ParityError as e:
-        metrics["parity_int8"] = e.result.to_dict() if e.result is not None else {"ok": False}
-        if not fallback:
-            raise
-        notes.append(f"INT8 failed the parity gate; shipping {'fp16' if fmt == 'tensorrt' else 'fp32'}:\n{e.table}")
-        return fp32_path, "fp32"
-    if measure and fmt == "onnx":
-        say("timing FP32 vs INT8 (batch 1, 1 thread)")
-        lat = measure_latency({"fp32": fp32_path, "int8": q.path}, holdout.feeds)
-        metrics["latency"] = lat
-        if lat["int8"]["p50_ms"] >= lat["fp32"]["p50_ms"]:
-            notes.append(f"INT8 is not faster than FP32 on this CPU (p50 {lat['int8']['p50_ms']:.3f} ms vs "
-                         f"{lat['fp32']['p50_ms']:.3f} ms): the model may be too small for int8 kernels to pay off")
-    return q.path, "int8"

@@ -17,21 +17,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from adfusion_edge import schema
-from adfusion_edge.errors import AdFusionError
+from adfusion_edge.errors import ParityError
 
 # Probabilities are in [0, 1]; float32 reassociation across runtimes stays far below 1e-4.
 DEFAULT_ATOL = 1e-4
 DEFAULT_RTOL = 1e-3
 MIN_AGREEMENT = 0.99
 MAX_OVERALL_DROP = 0.005  # 0.5 points of a score expressed as a fraction
-
-
-class ParityError(AdFusionError):
-    """An exported model does not reproduce its reference; ``table`` holds the per-output rows."""
-
-    def __init__(self, message: str, table: str, result: object = None):
-        self.table, self.result = table, result
-        super().__init__(f"{message}\n{table}")
 
 
 @dataclass

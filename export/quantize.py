@@ -1,26 +1,33 @@
 """CPU INT8: ONNX Runtime static quantization of the convolutions + dynamic quantization of the
 token-stream matrix multiplies, with the sensitive / overhead-dominated nodes left in float.
 
-Why not plain ``quantize_static`` over the whole graph: measured on this project's student
-(1.46 M params, 160 px, 64 tokens; 1 ORT thread, AVX-512 VNNI, ORT 1.32) a naive QDQ model
-(all ops, u8/s8, per-channel) ran in ~3.9 ms vs ~1.8 ms for FP32. The profile showed where:
+Why not plain ``quantize_static`` over the whole graph: on the registry's default student
+(1.46 M params, 160 px, 64 tokens, batch 1, 1 ORT thread, AVX-512 VNNI, ORT 1.32) a naive QDQ
+model (all Conv/Gemm/MatMul, s8/s8, per-channel, nothing excluded) ran p50 4.4 ms vs 1.9 ms FP32.
+ORT profiling (``SessionOptions.enable_profiling``) showed where:
 
-* in-graph normalisation Mul/Sub 0.7 ms each (was 25 us): a QuantizeLinear behind them blocks
-  ORT's transpose/NCHWc rewrites, see graph_rules;
+* in-graph normalisation Mul/Sub 0.7 ms each (25 us in FP32): a QuantizeLinear behind them blocks
+  ORT's transpose / NCHWc rewrites (see graph_rules);
 * QLinearConv of the 3-channel stem: 3x its float time;
+* depthwise QLinearConv 70-80 us vs 27 us for ORT's NCHWc float depthwise kernel;
 * QLinearSoftmax, QLinearMatMul on attention scores, Q/DQ pairs around every small Gemm.
 
-What is fast on this CPU, and so the default:
+Per node, what does pay off: 1x1 convs (35 -> 21 us) and every constant-weight MatMul with
+dynamic quantization (DynamicQuantizeMatMul, 30-53 -> 20-33 us). Recipes (same machine, 2 shared
+cores under load, interleaved runs, p50 / min ms): FP32 1.91 / 1.21; static QOperator conv+ReLU +
+dynamic MatMul (the default here) 1.82 / 1.19; dynamic MatMul only 1.70 / 1.08; QDQ conv only
+2.25 / 1.43; naive 4.37 / 2.52. QOperator beat QDQ for the static part (1.10 vs 1.29 ms in a
+quieter run): ORT keeps the stem in NCHWc and folds the ReLU into QLinearConv. Because the best
+recipe depends on the model (plain convs vs depthwise), export/int8_step.py builds both recipes,
+gates both and ships the faster (timed against FP32 at export).
 
-* static QDQ (u8 activations / s8 per-channel weights, no reduce_range: VNNI runs u8 x s8 at full
-  range) on Conv only, stem and normalisation excluded;
-* dynamic quantization (per-call activation scale, DynamicQuantizeMatMul) on the MatMuls whose
-  weight is constant: the text / fusion Linear layers, Gemms first rewritten as MatMul + Add;
+Defaults of QuantConfig:
+
+* static (u8 activations / s8 per-channel weights, no reduce_range: VNNI runs u8 x s8 at full
+  range), QOperator, on Conv (+ the ReLU/Clip folded into it); stem and normalisation excluded;
+* dynamic quantization on the MatMuls whose weight is constant (text / fusion Linear layers;
+  non-head Gemms are first rewritten as MatMul + Add, since ORT dynamic-quantizes MatMul only);
 * heads, attention-score MatMuls, Softmax, LayerNorm, GELU, Sigmoid stay FP32.
-
-``QuantConfig`` exposes every knob (QOperator vs QDQ, int8 vs uint8 activations, which op types
-are static / dynamic) so other settings can be measured with ``benchmarks/`` and the CLI; the
-figures are in the export report and the issue.
 """
 
 from __future__ import annotations

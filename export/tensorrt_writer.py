@@ -134,8 +134,9 @@ def build_engine(onnx_path: str | os.PathLike, plan_path: str | os.PathLike, inp
         config.set_flag(trt.BuilderFlag.INT8)
         if calibration:
             config.int8_calibrator = _calibrator(trt, calibration, Path(str(plan_path) + ".calib"))
-    seq = next(int(d) for s in inputs if s["name"] == "input_ids" for d in s["shape"][1:] if not isinstance(d, str)) \
-        if not dynamic_seq else 64
+    ids_len = next(s["shape"][1] for s in inputs if s["name"] == "input_ids")
+    # A fixed token axis is its own length; a dynamic one is profiled up to 64 (PreprocessConfig default).
+    seq = 64 if isinstance(ids_len, str) else int(ids_len)
     shapes = _profile_shapes(inputs, max_batch, opt_batch, seq, dynamic_seq)
     profile = builder.create_optimization_profile()
     for name, (lo, opt, hi) in shapes.items():

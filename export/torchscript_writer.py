@@ -29,7 +29,8 @@ def export_torchscript(model: torch.nn.Module, path: str | Path) -> Path:
     wrapper = wrap_for_export(model)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", torch.jit.TracerWarning)  # shape-as-constant notes; parity checks it
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch >= 2.12 steers to torch.export
         traced = torch.jit.trace(wrapper, example_inputs(pre.image_size, pre.max_tokens), check_trace=False)
-    traced = torch.jit.freeze(traced.eval())
-    traced.save(str(path))
+        traced = torch.jit.freeze(traced.eval())
+        traced.save(str(path))
     return path

@@ -7,7 +7,9 @@
     device="jetson"  requires a Jetson board; TensorRT FP16 (INT8 for int8 bundles) with an
                      optional DLA core
 
-``strict=True`` raises BackendUnavailableError (with every reason) instead of falling back.
+``strict=True`` raises BackendUnavailableError (with every reason) instead of falling back. With
+device="auto", providers this install does not have at all (no onnxruntime-gpu, no tensorrt) are
+skipped even when strict; one that is installed but fails to come up raises.
 ``AutoBackend.provider`` reports what actually runs; ``fallbacks`` lists what was tried and why
 it was skipped.
 """
@@ -70,13 +72,18 @@ def _torch(path: Path, dev: str, threads: int | None, inputs: tuple[TensorSpec, 
     return make
 
 
+def _trt_cache_dir() -> Path:
+    # Not the bundle directory: it may be read-only package data, and extra files there are noise.
+    return Path(os.environ.get("ADFUSION_TRT_CACHE", Path.home() / ".cache" / "adfusion-edge" / "trt"))
+
+
 def candidates(path: Path, backend: str, device: str, threads: int | None, precision: str = "fp32",
                dla_core: int | None = None, inputs: tuple[TensorSpec, ...] = ()) -> list[tuple[str, Callable[[], Backend]]]:
     """Ordered (label, factory) pairs to try for this file / backend / device."""
     if backend == "onnxruntime":
         trt_opts: dict[str, Any] = {"trt_fp16_enable": precision != "fp32" or device == "jetson",
                                     "trt_int8_enable": precision == "int8",
-                                    "trt_engine_cache_enable": True, "trt_engine_cache_path": str(path.parent)}
+                                    "trt_engine_cache_enable": True, "trt_engine_cache_path": str(_trt_cache_dir())}
         if dla_core is not None:
             trt_opts.update(trt_dla_enable=True, trt_dla_core=int(dla_core))
         table = {

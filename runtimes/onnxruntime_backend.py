@@ -42,13 +42,16 @@ class OnnxRuntimeBackend(Backend):
             calling from many threads usually want 1 to avoid oversubscription.
         trt_options: Extra TensorRT-provider options (fp16, int8, DLA core, engine cache).
         warmup: Smoke inference runs at load.
+        spin: Let idle intra-op worker threads spin (ORT's default: lowest latency on a dedicated
+            machine). False makes them sleep: on shared or oversubscribed CPUs spinning workers
+            steal the cores other requests need.
     """
 
     name = "onnxruntime"
     suffixes = (".onnx",)
 
     def __init__(self, path: str | os.PathLike, provider: str = "cpu", threads: int | None = None,
-                 trt_options: Mapping[str, Any] | None = None, warmup: int = 2):
+                 trt_options: Mapping[str, Any] | None = None, warmup: int = 2, spin: bool = True):
         super().__init__(path)
         import onnxruntime as ort
 
@@ -75,6 +78,7 @@ class OnnxRuntimeBackend(Backend):
             if threads < 1:
                 raise ValueError(f"threads must be >= 1, got {threads}")
             so.intra_op_num_threads = int(threads)
+        so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         so.log_severity_level = 3  # ORT warnings about fallbacks are reported by us, precisely
         try:
             self._session = ort.InferenceSession(str(self.path), so, providers=chain)

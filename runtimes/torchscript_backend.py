@@ -8,6 +8,7 @@ prefer ONNX bundles where torch is not wanted at all.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -46,7 +47,9 @@ class TorchScriptBackend(Backend):
         self._torch = torch
         self._device = torch.device(device)
         try:
-            self._module = torch.jit.load(str(self.path), map_location=self._device).eval()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # torch >= 2.12 steers to torch.export
+                self._module = torch.jit.load(str(self.path), map_location=self._device).eval()
         except Exception as e:
             raise BackendUnavailableError(f"{self.path}: torch cannot load the TorchScript file: {e}") from None
         self.inputs = tuple(inputs)
@@ -58,7 +61,8 @@ class TorchScriptBackend(Backend):
     def infer(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         torch = self._torch
         with torch.inference_mode():
-            args = [torch.from_numpy(np.ascontiguousarray(feeds[n])).to(self._device)
+            # torch.tensor copies: decoded images are read-only numpy views, which from_numpy warns about.
+            args = [torch.tensor(feeds[n], device=self._device)
                     for n in ("image", "input_ids", "attention_mask")]
             outs = self._module(*args)
         return {n: o.detach().cpu().numpy() for n, o in zip(schema.output_names(), outs, strict=True)}

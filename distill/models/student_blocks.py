@@ -103,12 +103,12 @@ class Attention(nn.Module):
             (output (B*n_q, dim_q), attention weights (B, heads, n_q, n_kv)).
         """
         h = self.heads
-        # Scale q rather than the scores: n_q x d multiplies instead of n_q x n_kv.
-        q = (self.q(x) * self.scale).reshape(-1, self.n_q, h, self.qk_head).transpose(1, 2)
+        q = self.q(x).reshape(-1, self.n_q, h, self.qk_head).transpose(1, 2)
         # k goes straight to (B, H, d, n_kv): one transpose instead of two.
         k = self.k(context).reshape(-1, self.n_kv, h, self.qk_head).permute(0, 2, 3, 1)
         v = self.v(context).reshape(-1, self.n_kv, h, self.v_head).transpose(1, 2)
-        scores = q @ k
+        # Scale right after the MatMul: ORT folds it into the MatMul (FusedMatMul alpha), no Mul node.
+        scores = (q @ k) * self.scale
         if bias is not None:
             scores = scores + bias
         attn = torch.softmax(scores, dim=-1)

@@ -257,8 +257,11 @@ def rng_state() -> dict[str, Any]:
                   "has_gauss": int(np_has_gauss), "gauss": float(np_gauss)},
         "torch": torch.get_rng_state(),
     }
-    if torch.cuda.is_available():
-        state["cuda"] = list(torch.cuda.get_rng_state_all())
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        # This process's device only: under DDP every rank seeds alike and consumes alike, so rank
+        # 0's state restores every rank (get_rng_state_all would hand rank 0's view of the other
+        # GPUs, whose generators rank 0 never advanced, to their ranks).
+        state["cuda"] = torch.cuda.get_rng_state()
     return state
 
 
@@ -270,7 +273,7 @@ def set_rng_state(state: Mapping[str, Any]) -> None:
     np.random.set_state((n["name"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state(state["cuda"])
 
 
 # ---- full training checkpoints ---------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 from adfusion_edge.distill.train.config import load_config
 
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from adfusion_edge.distill.train.loop import train  # torch import only when training
 
     result = train(cfg, resume=args.resume, progress=not args.no_progress)
-    if result.out_dir is not None:
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun only rank 0 reports
         print(json.dumps({"out_dir": str(result.out_dir), "steps": result.steps, "best_score": result.best_score,
                           "samples_per_s": round(result.samples_per_s, 2), "wall_s": round(result.wall_s, 1)}))
     return 0

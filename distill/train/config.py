@@ -70,9 +70,9 @@ class DataSection:
         corpus: Shard corpus directory (with manifest.json); or None when ``manifests`` is used.
         manifests: split -> JSONL manifest path (alternative to ``corpus``).
         train_split / val_split: Split names used for training and periodic validation.
-        eval_splits: Splits the final evaluation reports (the paper's test and distribution shift).
         tokenizer: tokenizer.json; None means ``<corpus>/tokenizer.json``.
-        text_source: Which text the model reads (passed to the dataset, e.g. "gt" or "ocr").
+        text_source: Which text the model reads: "gt" (the record's text) or "ocr" (precomputed
+            OCR text, see distill/data/dataset.py).
         ocr_noise: Probability of OCR-style corruption of the training text (augmentation).
         num_workers: DataLoader worker processes.
         max_train_samples / max_val_samples: Cap split sizes (quick runs); None = all.
@@ -82,7 +82,6 @@ class DataSection:
     manifests: dict[str, str] = field(default_factory=dict)
     train_split: str = "train"
     val_split: str = "val"
-    eval_splits: tuple[str, ...] = ("test", "shift")
     tokenizer: str | None = None
     text_source: str = "gt"
     ocr_noise: float = 0.0
@@ -91,6 +90,8 @@ class DataSection:
     max_val_samples: int | None = None
 
     def __post_init__(self) -> None:
+        # Same choices as dataset.TEXT_SOURCES (not imported: configs must not pull in torch).
+        _check(self.text_source in ("gt", "ocr"), "data.text_source", "must be 'gt' or 'ocr'", self.text_source)
         _check(0.0 <= self.ocr_noise <= 1.0, "data.ocr_noise", "must be a probability in [0, 1]", self.ocr_noise)
         _check(self.num_workers >= 0, "data.num_workers", "must be >= 0", self.num_workers)
         for name in ("max_train_samples", "max_val_samples"):

@@ -21,7 +21,8 @@ Extension points (distillation reuses this loop):
 * ``train(cfg, model=m)``: train a model built elsewhere (e.g. a pruned student); it must follow
   the AdModel contract so ``describe()`` can rebuild it from the checkpoint.
 * Subclass :class:`Trainer` for stateful extensions: ``setup()`` (runs once the device is known:
-  move a frozen teacher there), ``compute_loss()``, ``extra_state()`` / ``load_extra_state()``
+  move a frozen teacher there), ``build_extras()`` (extra trainable modules, e.g. a hint
+  projection, optimized with the model), ``compute_loss()``, ``extra_state()`` / ``load_extra_state()``
   (saved in train_state.pt; plain tensors/numbers only), ``on_validation(metrics)`` and
   ``on_step_end(losses)``; then
   ``train(cfg, trainer_cls=MyTrainer)``.
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -120,6 +122,15 @@ class Trainer:
 
         return compute_losses(outputs, batch, self.loss_weights)
 
+    def build_extras(self) -> list[nn.Module]:
+        """Extra trainable modules (e.g. a distillation hint projection), built on ``self.rt.device``.
+
+        Called once the model is on its device and before the optimizer exists: the returned
+        modules' trainable parameters are optimized with the model's (same LR schedule, same
+        decay rule). Save their weights through :meth:`extra_state` / :meth:`load_extra_state`.
+        """
+        return []
+
     def extra_state(self) -> dict[str, Any]:
         """Additional resumable state (plain tensors / numbers / containers)."""
         return {}
@@ -130,8 +141,12 @@ class Trainer:
     def on_validation(self, metrics: Mapping[str, Any]) -> None:
         """Called on rank 0 after each validation."""
 
-    def on_step_end(self, losses: Mapping[str, float]) -> None:
-        """Called on every rank after each optimizer step (and its logging/eval/checkpoint)."""
+    def on_step_end(self, losses: Mapping[str, torch.Tensor]) -> None:
+        """Called on every rank after each optimizer step (and its logging/eval/checkpoint).
+
+        ``losses`` holds detached device tensors ("loss/<key>"); ``float()`` them only when needed
+        (each conversion waits for the GPU).
+        """
 
     # ---- construction ------------------------------------------------------------------------
 
@@ -187,11 +202,15 @@ class Trainer:
             self.ddp_model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids,
                                                                  find_unused_parameters=True)
         o = cfg.optim
-        decay = [p for n, p in self.model.named_parameters() if p.requires_grad and p.ndim >= 2]
-        no_decay = [p for n, p in self.model.named_parameters() if p.requires_grad and p.ndim < 2]
+        self.extras = self.build_extras()
+        self._extra_params = [p for m in self.extras for p in m.parameters() if p.requires_grad]
+        params = [p for m in [self.model, *self.extras] for p in m.parameters() if p.requires_grad]
+        decay = [p for p in params if p.ndim >= 2]
+        no_decay = [p for p in params if p.ndim < 2]
         # Norm scales and biases are not weight-decayed (standard AdamW practice).
+        groups = [{"params": decay, "weight_decay": o.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
         self.optimizer = torch.optim.AdamW(
-            [{"params": decay, "weight_decay": o.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            [g for g in groups if g["params"]],
             lr=o.lr, betas=o.betas, eps=o.eps, fused=self.rt.device.type == "cuda" or None)
         self.steps_per_epoch = steps_per_epoch(len(self.data.train), cfg.batch_size, self.rt.world_size)
         self.total_steps = cfg.max_steps or cfg.epochs * self.steps_per_epoch
@@ -241,8 +260,6 @@ class Trainer:
         self.best_score = st.get("best_score")
         self.load_extra_state(st.get("extra", {}))
         ckpt.set_rng_state(st["rng"])
-        if self.rt.is_main:
-            self._truncate_log(self.step)
 
     def _save(self, name: str, with_state: bool, info: Mapping[str, Any]) -> None:
         if self.rt.is_main:
@@ -260,7 +277,8 @@ class Trainer:
                 f.write(json.dumps(record, default=float) + "\n")
 
     def _truncate_log(self, step: int) -> None:
-        # Records written after the checkpoint by the interrupted run are replayed; drop them.
+        # Records written after the checkpoint by an interrupted run will be replayed; drop them
+        # (all of them on a fresh start at step 0).
         path = self.out / "metrics.jsonl"
         if path.is_file():
             keep = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln).get("step", 0) <= step]
@@ -272,22 +290,40 @@ class Trainer:
         nb = self.rt.device.type == "cuda"
         return {k: v.to(self.rt.device, non_blocking=nb) if torch.is_tensor(v) else v for k, v in batch.items()}
 
-    def _train_step(self, batch: Mapping[str, Any]) -> dict[str, float]:
+    def _train_step(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
         with self.rt.autocast():
             outputs = self.ddp_model(*(batch[k] for k in MODEL_INPUTS))
             losses = self.compute_loss(outputs, batch)
-        total = losses["total"]
-        if not torch.isfinite(total):
-            raise FloatingPointError(f"non-finite loss at step {self.step}: {({k: float(v) for k, v in losses.items()})}")
         self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(total).backward()
+        self.scaler.scale(losses["total"]).backward()
+        if self.rt.distributed and self.extras:
+            # Extras live outside DDP (they are not in its forward): average their grads by hand.
+            for p in self._extra_params:
+                if p.grad is not None:
+                    torch.distributed.all_reduce(p.grad)
+                    p.grad /= self.rt.world_size
         if self.cfg.optim.grad_clip > 0:
             self.scaler.unscale_(self.optimizer)  # clip true gradients, not scaled ones
-            nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.optim.grad_clip)
+            nn.utils.clip_grad_norm_([*self.model.parameters(), *self._extra_params], self.cfg.optim.grad_clip)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.scheduler.step()
-        return {f"loss/{k}": float(v.detach()) for k, v in losses.items()}
+        # Detached device tensors: converting to floats here would sync the GPU every step.
+        return {f"loss/{k}": v.detach().float() for k, v in losses.items()}
+
+    def _skip_batch(self, batch: Mapping[str, Any] | None) -> bool:
+        if not self.rt.distributed:
+            return batch is None
+        # All ranks must skip together, or DDP's gradient all-reduce would wait forever.
+        flag = torch.tensor([float(batch is None)], device=self.rt.device)
+        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+        return bool(flag.item())
+
+    def _window_record(self, window: list[dict[str, torch.Tensor]]) -> dict[str, Any]:
+        rec = {k: float(torch.stack([d[k] for d in window]).mean()) for k in window[-1]}
+        if not all(map(math.isfinite, rec.values())):
+            raise FloatingPointError(f"non-finite loss by step {self.step}: {rec}")
+        return rec
 
     def validate(self) -> dict[str, Any] | None:
         """Metrics on the validation split (rank 0 only; other ranks wait)."""
@@ -320,6 +356,7 @@ class Trainer:
         self._maybe_resume()
         if self.rt.is_main:
             self.cfg.save(self.out / "config.json")
+            self._truncate_log(self.step)  # drop what a killed run logged after its last checkpoint
         self.setup()
         cfg, rt = self.cfg, self.rt
         bar = None
@@ -338,7 +375,7 @@ class Trainer:
                                       pin_memory=rt.device.type == "cuda")
                 t0 = time.perf_counter()
                 for batch in loader:
-                    if batch is None:  # every sample was a bad image (the dataset logged them)
+                    if self._skip_batch(batch):  # every sample was a bad image (the dataset logged them)
                         self.pos += 1
                         continue
                     batch = self._to_device(batch)
@@ -352,7 +389,7 @@ class Trainer:
                         bar.update(1)
                     last = self.step >= self.total_steps
                     if cfg.log_every and (self.step % cfg.log_every == 0 or last):
-                        rec = {k: sum(d[k] for d in win_losses) / len(win_losses) for k in win_losses[-1]}
+                        rec = self._window_record(win_losses)
                         rec.update(kind="train", step=self.step, epoch=self.epoch, lr=self.scheduler.get_last_lr()[0],
                                    samples_per_s=win_n / max(win_t, 1e-9))
                         self._log(rec)

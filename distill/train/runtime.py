@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 import os
 import random
@@ -12,6 +13,8 @@ import torch
 from adfusion_edge.distill.train.config import TrainConfig
 
 from adfusion_edge.errors import BackendUnavailableError
+
+DDP_TIMEOUT_MIN = 120
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,9 @@ class Runtime:
 
     def barrier(self) -> None:
         if self.distributed:
-            torch.distributed.barrier()
+            # NCCL wants to know the device; gloo (CPU) takes no device_ids.
+            ids = [self.local_rank] if self.device.type == "cuda" else None
+            torch.distributed.barrier(device_ids=ids)
 
 
 def setup_runtime(cfg: TrainConfig) -> Runtime:
@@ -68,7 +73,10 @@ def setup_runtime(cfg: TrainConfig) -> Runtime:
     else:
         device = torch.device("cpu")
     if world > 1 and not torch.distributed.is_initialized():
-        torch.distributed.init_process_group(backend="nccl" if want_cuda else "gloo")
+        # Rank 0 validates and writes checkpoints alone while the others wait in a barrier: allow
+        # that to take longer than the default collective timeout (10 min for NCCL).
+        torch.distributed.init_process_group(backend="nccl" if want_cuda else "gloo",
+                                             timeout=datetime.timedelta(minutes=DDP_TIMEOUT_MIN))
     return Runtime(device, resolve_amp(cfg.amp, device), rank, local_rank, world)
 
 

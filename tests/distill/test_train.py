@@ -17,6 +17,7 @@ from adfusion_edge.distill.train.runtime import lr_factor
 from safetensors.torch import load_file
 from train_fixtures import make_corpus, one_thread, tiny_config  # noqa: F401 (fixture)
 
+from adfusion_edge import schema
 from adfusion_edge.cli import main as cli_main
 from adfusion_edge.errors import CheckpointError, ConfigError
 
@@ -106,6 +107,34 @@ def test_resume_refuses_changed_model_and_respects_flags(corpus, tmp_path):
     wider = apply_overrides(cfg, ["model.config.resnet_width=0.25"])
     with pytest.raises(CheckpointError, match="model differs"):
         train(wider, progress=False)
+
+
+class WithExtraModule(Trainer):
+    """A distillation-style extension: an extra trainable module in the loss, saved for resume."""
+
+    initial: torch.Tensor | None = None
+
+    def build_extras(self):
+        self.proj = torch.nn.Linear(schema.head("theme").num_labels, 1).to(self.rt.device)
+        WithExtraModule.initial = self.proj.weight.detach().clone()
+        return [self.proj]
+
+    def compute_loss(self, outputs, batch):
+        losses = dict(super().compute_loss(outputs, batch))
+        losses["extra"] = self.proj(outputs["theme"]).pow(2).mean()
+        losses["total"] = losses["total"] + losses["extra"]
+        return losses
+
+    def extra_state(self):
+        return {"proj": {k: v.detach().cpu() for k, v in self.proj.state_dict().items()}}
+
+
+def test_build_extras_are_optimized_and_saved(corpus, tmp_path):
+    cfg = tiny_config(corpus, tmp_path / "e", model="resnet18_image", max_steps=2, eval_every=0)
+    train(cfg, trainer_cls=WithExtraModule, progress=False)
+    saved = ckpt.load_train_state(tmp_path / "e" / "last")["extra"]["proj"]["weight"]
+    assert not torch.equal(saved, WithExtraModule.initial)
+    assert "loss/extra" in _records(tmp_path / "e", "train")[0]
 
 
 def test_missing_tokenizer_and_split_are_config_errors(corpus, tmp_path):

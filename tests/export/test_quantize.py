@@ -3,14 +3,14 @@
 import numpy as np
 import onnx
 import pytest
-from bundle_fixtures import ad_feeds, tiny_artifacts, tiny_student  # noqa: F401 - fixtures
-
-from adfusion_edge.bundle import load_bundle
 from adfusion_edge.export import graph_rules, parity
 from adfusion_edge.export.calibration import load_ads
 from adfusion_edge.export.exporter import export_bundle, ort_outputs
 from adfusion_edge.export.onnx_writer import export_onnx
 from adfusion_edge.export.quantize import QuantConfig, quantize_onnx
+from bundle_fixtures import ad_feeds, tiny_artifacts, tiny_student  # noqa: F401 - fixtures
+
+from adfusion_edge.bundle import load_bundle
 from adfusion_edge.tokenizer import AdTokenizer
 
 # Everything static, nothing excluded, calibrated on black images with empty text: activation
@@ -83,10 +83,9 @@ def _black_calibration_corpus(root, real_corpus):
     import io
     import shutil
 
-    from PIL import Image
-
     from adfusion_edge.distill.data.records import AdRecord
     from adfusion_edge.distill.data.shards import load_manifest, shard_path, write_manifest, write_shard
+    from PIL import Image
 
     buf = io.BytesIO()
     Image.new("RGB", (64, 64)).save(buf, "PNG")
@@ -105,12 +104,28 @@ def test_export_fails_loudly_or_falls_back(tiny_artifacts, tokenizer_file, tmp_p
     corpus = _black_calibration_corpus(tmp_path / "corpus", tiny_artifacts["corpus"])
     with pytest.raises(parity.ParityError) as e:
         export_bundle(model, "onnx", tmp_path / "b", tokenizer_file, int8=True, calib=corpus,
-                      quant_config=BROKEN, measure=False)
+                      quant_config=BROKEN, measure=False, calib_limit=32)
     assert "top-1 agreement" in str(e.value)
     assert not (tmp_path / "b").exists()  # nothing half-written under the bundle name
     res = export_bundle(model, "onnx", tmp_path / "b", tokenizer_file, int8=True, calib=corpus,
-                        quant_config=BROKEN, measure=False, fallback=True)
+                        quant_config=BROKEN, measure=False, fallback=True, calib_limit=32)
     assert res.precision == "fp32" and "parity gate" in res.notes[0]
     meta = load_bundle(res.bundle).meta
     assert meta["model"]["precision"] == "fp32" and meta["provenance"]["notes"]
     assert meta["provenance"]["metrics"]["export"]["parity_int8"]["ok"] is False
+
+
+def test_measured_export_keeps_the_fastest_passing_recipe(tiny_artifacts, tokenizer_file, tmp_path):  # noqa: F811
+    from adfusion_edge.export.int8_step import CPU_RECIPES
+
+    res = export_bundle(tiny_artifacts["model"], "onnx", tmp_path / "b", tokenizer_file, int8=True,
+                        calib=tiny_artifacts["corpus"], measure=True, calib_limit=64)
+    m = res.metrics
+    assert set(m["int8_candidates"]) == set(CPU_RECIPES)
+    lat = m["latency"]
+    assert {"fp32", *CPU_RECIPES} <= set(lat) and all(v["p50_ms"] > 0 for v in lat.values())
+    passing = [n for n, c in m["int8_candidates"].items() if c["parity"]["ok"]]
+    assert m["int8_recipe"] == min(passing, key=lambda n: lat[n]["p50_ms"])
+    slower = lat[m["int8_recipe"]]["p50_ms"] >= lat["fp32"]["p50_ms"]
+    assert slower == any("not faster" in n for n in res.notes)  # honest either way
+    assert load_bundle(res.bundle).meta["provenance"]["metrics"]["export"]["int8_recipe"] == m["int8_recipe"]

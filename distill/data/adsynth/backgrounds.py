@@ -13,7 +13,7 @@ import random
 from functools import lru_cache
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 
 RGB = tuple[int, int, int]
 
@@ -64,8 +64,6 @@ def _mask(kind: str, variant: int, size: int) -> Image.Image:
     elif kind == "bokeh":
         rng = np.random.default_rng(2000 + variant)
         im = Image.new("L", (s, s), 0)
-        from PIL import ImageDraw
-
         d = ImageDraw.Draw(im)
         for _ in range(18):
             r = rng.uniform(0.03, 0.12) * s
@@ -88,4 +86,5 @@ def render(rng: random.Random, size: int, kind: str, a: RGB, b: RGB) -> Image.Im
     tr = rng.choice(_TRANSPOSES)
     if tr is not None:
         m = m.transpose(tr)
+    # composite() is ~2x faster than paste(colour, box, mask) on a full canvas
     return Image.composite(Image.new("RGB", (size, size), b), Image.new("RGB", (size, size), a), m)

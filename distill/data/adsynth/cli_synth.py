@@ -13,6 +13,7 @@ import json
 import os
 
 from adfusion_edge.distill.data.adsynth.config import SynthConfig
+
 from adfusion_edge.errors import ConfigError
 
 

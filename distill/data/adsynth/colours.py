@@ -4,7 +4,10 @@ Naming rule (documented, tested): a pixel gets the schema colour whose nearest p
 closest in CIELAB (CIE76 distance; several prototypes per name, e.g. light and dark blues). The
 rule is precomputed as a 32x32x32 lookup table over 5-bit RGB, so naming an image is one numpy
 gather. ``dominant_colour(img)`` names every pixel of the creative box-downsampled to ~80 px and
-returns the most frequent name: the label is true of the rendered pixels by construction.
+returns the most frequent name. AdSynth computes it on the final rendered canvas, so the label is
+true of the pixels by construction. Background and panel shades are sampled with a margin of
+two LUT cells from any other name (``sample_shade``), so JPEG noise does not rename flat areas:
+the stored JPEG gives the same answer except on rare near-ties (tested).
 
 Luminance and contrast follow WCAG 2.x (relative luminance of linearised sRGB; contrast ratio
 (L1 + 0.05) / (L2 + 0.05)). Text colour choices use them (see render.py).
@@ -13,6 +16,7 @@ Luminance and contrast follow WCAG 2.x (relative luminance of linearised sRGB; c
 from __future__ import annotations
 
 import colorsys
+import io
 import random
 from functools import lru_cache
 
@@ -59,6 +63,10 @@ _SHADE_RANGES: dict[str, tuple[tuple[float, float], tuple[float, float], tuple[f
 }
 
 
+SHADE_MARGIN = 2  # in LUT cells (8 RGB levels each)
+_AXES = ((1, 0, 0), (0, 1, 0), (0, 0, 1), (1, -1, 0), (0, 1, -1), (1, 0, -1), (1, 1, 1))
+
+
 def _srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     c = rgb.astype(np.float64) / 255.0
     lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
@@ -82,6 +90,20 @@ def naming_lut() -> np.ndarray:
     return np.array(owner, np.uint8)[d.argmin(1)].reshape(32, 32, 32)
 
 
+@lru_cache(maxsize=1)
+def _interior() -> np.ndarray:
+    """bool (32, 32, 32): cells whose neighbours up to SHADE_MARGIN cells away share their name."""
+    lut = naming_lut()
+    idx = np.indices(lut.shape)
+    ok = np.ones(lut.shape, bool)
+    for axis in _AXES:
+        for d in range(-SHADE_MARGIN, SHADE_MARGIN + 1):
+            if d:
+                nb = [np.clip(idx[k] + d * axis[k], 0, 31) for k in range(3)]
+                ok &= lut[nb[0], nb[1], nb[2]] == lut
+    return ok
+
+
 def name_of(rgb: tuple[int, int, int]) -> str:
     r, g, b = (int(v) >> 3 for v in rgb)
     return COLOUR_NAMES[naming_lut()[r, g, b]]
@@ -95,15 +117,23 @@ def colour_shares(pixels: np.ndarray) -> np.ndarray:
     return counts / max(1, counts.sum())
 
 
-def analysis_view(img: Image.Image) -> np.ndarray:
-    """The pixels dominant colour and contrast are measured on: img box-downsampled to ~80 px."""
+def analysis_view(img: Image.Image | bytes) -> np.ndarray:
+    """The pixels dominant colour is measured on: the image downsampled to about 80 px.
+
+    For encoded JPEG bytes (what a record stores, what a model sees) the decoder's own DCT-domain
+    downscaling is used (``draft``): exact, deterministic and cheaper than a full decode.
+    """
+    if isinstance(img, (bytes, bytearray, memoryview)):
+        im = Image.open(io.BytesIO(bytes(img)))
+        im.draft("RGB", (80, 80))
+        return np.asarray(im.convert("RGB"))
     f = max(1, min(img.size) // 80)
-    return np.asarray(img.reduce(f) if f > 1 else img)
+    return np.asarray((img.reduce(f) if f > 1 else img).convert("RGB"))
 
 
-def dominant_colour(img: Image.Image | np.ndarray) -> tuple[str, np.ndarray]:
-    """(name, shares) of an RGB creative; see the module docstring for the rule."""
-    px = analysis_view(img) if isinstance(img, Image.Image) else img
+def dominant_colour(img: Image.Image | bytes | np.ndarray) -> tuple[str, np.ndarray]:
+    """(name, shares) of a creative (PIL image, encoded bytes or uint8 RGB pixels); see module doc."""
+    px = img if isinstance(img, np.ndarray) else analysis_view(img)
     shares = colour_shares(px)
     return COLOUR_NAMES[int(shares.argmax())], shares
 
@@ -111,11 +141,12 @@ def dominant_colour(img: Image.Image | np.ndarray) -> tuple[str, np.ndarray]:
 def sample_shade(rng: random.Random, name: str) -> tuple[int, int, int]:
     """A random sRGB colour that the naming rule calls ``name``."""
     (h0, h1), (s0, s1), (v0, v1) = _SHADE_RANGES[name]
-    for _ in range(40):
+    for _ in range(60):
         h = (rng.uniform(h0, h1) % 360) / 360
         r, g, b = colorsys.hsv_to_rgb(h, rng.uniform(s0, s1), rng.uniform(v0, v1))
         rgb = (int(r * 255), int(g * 255), int(b * 255))
-        if name_of(rgb) == name:
+        # Keep a margin from other names, so compression noise cannot rename a flat area.
+        if name_of(rgb) == name and _interior()[rgb[0] >> 3, rgb[1] >> 3, rgb[2] >> 3]:
             return rgb
     return _PROTOTYPES[name][0]
 

@@ -32,7 +32,7 @@ class Copy:
     offer: offers.Offer | None
     offer_compact: offers.Offer | None  # the mention alone, fallback when the block does not fit
     cta: str | None
-    legal: str | None
+    legal: list[str]  # small-print candidates, preferred first (empty: none)
     product: tuple[str, str]  # (name, object class)
     objects: list[str] = field(default_factory=list)  # object classes to draw, main first
 
@@ -45,19 +45,22 @@ def compose(rng: random.Random, sc: Scenario, plan: Plan) -> Copy:
     generic = sc.modality == "picture_only"
     theme = sc.theme
     product = rng.choice(cb.PRODUCTS[theme])
-    short = [product[0]] if not generic else [rng.choice(cb.GENERIC_HEADLINES)]
-
+    # Fallbacks (shorter texts) keep what the headline expresses: scam stays scam, advocacy stays advocacy.
     if sc.trust_safety == "unsafe":
-        pool = cb.SCAM_HEADLINES.get(theme, []) if not generic and rng.random() < 0.6 else []
-        headline = rng.choice(pool or cb.GENERIC_SCAM_HEADLINES)
+        pool = (cb.SCAM_HEADLINES.get(theme, []) if not generic else []) + cb.GENERIC_SCAM_HEADLINES
+        headline = rng.choice(pool if rng.random() < 0.6 else cb.GENERIC_SCAM_HEADLINES)
+        short = [min(pool, key=len)]
     elif theme == "politics" and sc.trust_safety == "sensitive" and not generic:
         headline = rng.choice(cb.ADVOCACY_HEADLINES)
+        short = [min(cb.ADVOCACY_HEADLINES, key=len)]
     elif generic:
         headline = rng.choice(cb.GENERIC_HEADLINES)
+        short = [min(cb.GENERIC_HEADLINES, key=len)]
     else:
         headline = rng.choice(cb.HEADLINES[theme]).format(p=product[0])
+        short = [product[0], min(cb.GENERIC_HEADLINES, key=len)]
     upper = rng.random() < 0.25
-    headlines = [h.upper() if upper else h for h in [headline, *short] if h]
+    headlines = [h.upper() if upper else h for h in dict.fromkeys([headline, *short])]
 
     hooks = cb.HOOKS[sc.emotion][sc.sentiment]
     hook = rng.choice(hooks)
@@ -80,19 +83,23 @@ def compose(rng: random.Random, sc: Scenario, plan: Plan) -> Copy:
     offer = compact = None
     if sc.monetary != "none":
         badge = plan.slots["offer"].style == "circle"
-        offer = offers.make_offer(rng, sc.monetary, theme, generic, compact=badge)
+        offer = offers.make_offer(rng, sc.monetary, theme, generic, compact=badge, obj=product[1])
         compact = offers.Offer(offer.label, offer.mention, offer.mention, 0, offer.strength)
 
     cta = offers.cta_text(rng, sc.cta) if sc.cta != "none" else None
 
-    legal = None
+    legal: list[str] = []
     if sc.trust_safety == "sensitive":
         pool = cb.SENSITIVE_LINES.get(theme, []) if not generic else []
-        legal = rng.choice(pool or cb.GENERIC_SENSITIVE)
+        pool = pool or cb.GENERIC_SENSITIVE
+        legal = [rng.choice(pool), min(pool, key=len)]
+    elif sc.trust_safety == "unsafe" and "body" not in plan.slots:
+        legal = [body[0][0], min(cb.SCAM_BODY, key=len)]  # the scam line must show somewhere
     elif "body" not in plan.slots and audience_line:
-        legal = audience_line
+        legal = [audience_line]
     elif sc.trust_safety == "safe" and rng.random() < 0.35:
-        legal = rng.choice(cb.LEGAL_SAFE)
+        legal = [rng.choice(cb.LEGAL_SAFE)]
+    legal = list(dict.fromkeys(legal))
 
     objects: list[str] = []
     if sc.modality != "text_only":

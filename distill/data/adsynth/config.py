@@ -12,6 +12,7 @@ from typing import Any
 
 from adfusion_edge.distill.data.adsynth import fonts as _fonts
 from adfusion_edge.distill.data.adsynth import layouts as _layouts
+
 from adfusion_edge.errors import ConfigError
 
 GENERATOR = "adsynth"

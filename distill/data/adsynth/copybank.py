@@ -134,17 +134,17 @@ ADVOCACY_HEADLINES = ["Elect Maria Lopez for Mayor", "Vote Yes on Measure 7", "S
 
 # Sensitive small print, per theme (themes without an entry use GENERIC_SENSITIVE).
 SENSITIVE_LINES: dict[str, list[str]] = {
-    "politics": ["Paid for by Citizens for a Better Tomorrow.", "Authorized by the Lopez campaign.",
+    "politics": ["Paid for by Citizens for Progress.", "Authorized by the Lopez campaign.",
                  "Paid political advertisement."],
-    "health": ["Ask your doctor if this treatment is right for you.", "Prescription required. Side effects may occur.",
+    "health": ["Ask your doctor if it is right for you.", "Rx only. Side effects may occur.",
                "Not evaluated by the FDA."],
-    "finance": ["Loans subject to credit approval.", "Investing involves risk of loss.",
+    "finance": ["Loans subject to credit approval.", "Investing involves risk.",
                 "Bad credit? Fast approval available."],
     "entertainment": ["Rated R. Adults only.", "Viewer discretion advised.", "Contains mature content."],
     "beauty": ["Results may vary. Patch test first.", "Before and after results not typical."],
 }
 GENERIC_SENSITIVE = ["Must be 18 or older to participate.", "Adults only. Play responsibly.",
-                     "Results not typical. Individual results vary."]
+                     "Individual results vary."]
 
 # Harmless small print for safe ads.
 LEGAL_SAFE = ["Terms and conditions apply.", "While supplies last.", "Valid at participating locations.",

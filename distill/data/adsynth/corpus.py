@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 import PIL
 import pyarrow.parquet as pq
-
 from adfusion_edge.distill.data.adsynth import fonts, glyphs
 from adfusion_edge.distill.data.adsynth.config import GENERATOR, GENERATOR_VERSION, SPLITS, SynthConfig
 from adfusion_edge.distill.data.adsynth.generator import generate_ad
 from adfusion_edge.distill.data.shards import shard_path, write_manifest, write_shard
+
 from adfusion_edge.errors import ConfigError
 
 CONFIG_FILE = "adsynth_config.json"
@@ -131,23 +131,29 @@ def generate_corpus(cfg: SynthConfig, n: int, out: str | os.PathLike, workers: i
     total = sum(t.count for t in tasks)
     done_before = total - sum(t.count for t in todo)
     t0 = time.perf_counter()
+    # The pool is created before the progress bar: forking after tqdm starts its monitor thread is unsafe.
+    parallel = workers > 1 and len(todo) > 1
+    pool = mp.get_context().Pool(min(workers, len(todo)), _init_worker, (cfg.to_dict(),)) if parallel else None
     bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=total, initial=done_before, unit="ad", desc="adsynth", smoothing=0.1)
     try:
-        if workers == 1 or len(todo) <= 1:
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, initial=done_before, unit="ad", desc="adsynth", smoothing=0.1)
+        if pool is None:
             for t in todo:
                 write_task(cfg, t, root)
                 if bar:
                     bar.update(t.count)
         else:
-            with mp.get_context().Pool(min(workers, len(todo)), _init_worker, (cfg.to_dict(),)) as pool:
-                for t, _ in pool.imap_unordered(_worker, [(t, str(root)) for t in todo]):
-                    if bar:
-                        bar.update(t.count)
+            for t, _ in pool.imap_unordered(_worker, [(t, str(root)) for t in todo]):
+                if bar:
+                    bar.update(t.count)
+            pool.close()
+            pool.join()
     finally:
+        if pool is not None:
+            pool.terminate()
         if bar:
             bar.close()
     elapsed = time.perf_counter() - t0

@@ -11,7 +11,7 @@ measured on the result -> JPEG. Labels that depend on what was drawn are compute
 * monetary / monetary_span: the drawn offer's type and the exact character span of its mention.
 * cta: the drawn button's label (none if no button).
 * objects: classes of the drawn object sprites; keywords: keywords.ad_keywords.
-* dominant_colour: colours.dominant_colour of the final pixels.
+* dominant_colour: colours.dominant_colour of the final rendered pixels (before JPEG).
 * attention / ctr / shares / ctr_value: engagement.py on measured attributes.
 * theme, sentiment, emotion, audience, trust_safety: the scenario's, expressed by the copy and
   styling (compose.py, style.py).
@@ -27,7 +27,6 @@ import hashlib
 import io
 import random
 
-from adfusion_edge import schema
 from adfusion_edge.distill.data.adsynth import (
     colours,
     compose,
@@ -41,6 +40,8 @@ from adfusion_edge.distill.data.adsynth import (
 )
 from adfusion_edge.distill.data.adsynth.config import SPLITS, SynthConfig
 from adfusion_edge.distill.data.records import AdRecord
+
+from adfusion_edge import schema
 from adfusion_edge.errors import ConfigError
 
 OBJECT_ORDER = {o: i for i, o in enumerate(schema.OBJECTS)}
@@ -69,6 +70,7 @@ def generate_ad(cfg: SynthConfig, split: str, index: int) -> AdRecord:
     heading, body = fonts.family(sc.heading_font), fonts.family(sc.body_font)
     out = render.render(rng, cfg.size, plan, pal, cp, sc, heading, body, cfg.max_clutter)
 
+    dom, shares = colours.dominant_colour(out.image)  # the final rendered pixels
     blocks = render.reading_order(out.blocks)
     parts: list[str] = []
     pos = 0
@@ -88,7 +90,9 @@ def generate_ad(cfg: SynthConfig, split: str, index: int) -> AdRecord:
     cta = sc.cta if "cta" in roles else "none"
     drawn = sorted({label for label, _ in out.objects}, key=OBJECT_ORDER.__getitem__)
 
-    dom, shares = colours.dominant_colour(out.image)
+    buf = io.BytesIO()
+    out.image.save(buf, "JPEG", quality=cfg.jpeg_quality)
+    jpeg = buf.getvalue()
     head = roles.get("headline") or roles.get("hook")
     feats = engagement.features(
         cta=cta != "none", offer=cp.offer.strength if monetary != "none" and cp.offer else 0.0,
@@ -104,8 +108,6 @@ def generate_ad(cfg: SynthConfig, split: str, index: int) -> AdRecord:
         **engagement.labels(z),
     }
 
-    buf = io.BytesIO()
-    out.image.save(buf, "JPEG", quality=cfg.jpeg_quality)
     top = shares.argsort()[::-1][:3]
     meta = {
         "generator": "adsynth", "split": split, "index": index, "seed": cfg.seed, "size": cfg.size,
@@ -121,7 +123,7 @@ def generate_ad(cfg: SynthConfig, split: str, index: int) -> AdRecord:
                        **{k: round(v, 5) for k, v in z.items()}},
     }
     return AdRecord(
-        id=ad_id(split, index), image=buf.getvalue(), text=text, labels=labels, monetary_span=span,
+        id=ad_id(split, index), image=jpeg, text=text, labels=labels, monetary_span=span,
         ctr_value=round(z["ctr_value"], 6),
         text_boxes=[{"text": b.text, "box": list(b.box), "role": b.role, "style": b.style,
                      "lines": [{"text": t, "box": list(lb)} for t, lb in zip(b.lines, b.line_boxes, strict=True)]}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import subprocess
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +67,7 @@ def _emoji_font() -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(emoji_font_path(), EMOJI_SIZE)
 
 
-@lru_cache(maxsize=None)
+@cache
 def base_glyph(ch: str) -> Image.Image:
     """RGBA bitmap of one emoji, cropped to its ink (cached per process)."""
     im = Image.new("RGBA", (EMOJI_SIZE * 3 // 2, EMOJI_SIZE * 3 // 2), (0, 0, 0, 0))
@@ -78,13 +78,24 @@ def base_glyph(ch: str) -> Image.Image:
     return im.crop(bbox)
 
 
-def sprite(ch: str, size: int, angle: float = 0.0, tint: tuple[int, int, int] | None = None,
-           tint_strength: float = 0.0) -> Image.Image:
-    """RGBA sprite whose longer side is ``size`` px before rotation; tight to its ink."""
+SIZE_STEP = 4  # sprite sizes snap down to multiples of this, so resized bitmaps can be cached
+
+
+@lru_cache(maxsize=2048)
+def _scaled(ch: str, size: int) -> Image.Image:
     base = base_glyph(ch)
     w, h = base.size
     k = size / max(w, h)
-    im = base.resize((max(1, round(w * k)), max(1, round(h * k))), Image.BILINEAR)
+    return base.resize((max(1, round(w * k)), max(1, round(h * k))), Image.BILINEAR)
+
+
+def sprite(ch: str, size: int, angle: float = 0.0, tint: tuple[int, int, int] | None = None,
+           tint_strength: float = 0.0) -> Image.Image:
+    """RGBA sprite whose longer side is ``size`` px (snapped to SIZE_STEP) before rotation; tight to its ink.
+
+    The returned image may be a shared cached object: callers must not modify it in place.
+    """
+    im = _scaled(ch, max(4, size // SIZE_STEP * SIZE_STEP))
     if tint is not None and tint_strength > 0:
         a = np.array(im)
         rgb = a[..., :3].astype(np.float32)

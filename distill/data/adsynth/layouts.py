@@ -27,8 +27,8 @@ SIZE_RANGE: dict[str, tuple[float, float]] = {
     "hook": (0.038, 0.075),
     "headline": (0.056, 0.16),
     "body": (0.038, 0.056),
-    "offer": (0.04, 0.13),
-    "cta": (0.04, 0.066),
+    "offer": (0.038, 0.13),
+    "cta": (0.038, 0.066),
     "legal": (0.035, 0.04),
 }
 
@@ -113,16 +113,16 @@ def poster(rng: random.Random) -> Plan:
     return Plan("poster", {
         "hook": Slot("hook", (0.06, 0.04, 0.94, 0.11), "center", 1),
         "headline": Slot("headline", (0.06, 0.11, 0.94, 0.33), "center", 2),
-        "offer": Slot("offer", (0.70, 0.36, 0.96, 0.62), "center", 3, "circle"),
+        "offer": Slot("offer", (0.67, 0.35, 0.97, 0.65), "center", 3, "circle"),
         "body": Slot("body", (0.08, 0.70, 0.92, 0.81), "center", 2),
         "cta": Slot("cta", (0.25, 0.82, 0.75, 0.92), "center", 1, "button"),
         "legal": Slot("legal", (0.06, 0.93, 0.94, 0.985), "center", 1),
-    }, [((0.16, _j(rng, 0.35), 0.68, 0.69), "main")], clutter=0.8)
+    }, [((0.14, _j(rng, 0.35), 0.65, 0.69), "main")], clutter=0.8)
 
 
 def product_centred(rng: random.Random) -> Plan:
     left = rng.random() < 0.5
-    badge = (0.03, 0.27, 0.29, 0.53) if left else (0.71, 0.27, 0.97, 0.53)
+    badge = (0.02, 0.265, 0.32, 0.565) if left else (0.68, 0.265, 0.98, 0.565)
     return Plan("product_centred", {
         "headline": Slot("headline", (0.05, 0.03, 0.95, 0.19), "center", 2),
         "hook": Slot("hook", (0.08, 0.195, 0.92, 0.26), "center", 1),
@@ -137,12 +137,12 @@ def product_centred(rng: random.Random) -> Plan:
 def split(rng: random.Random) -> Plan:
     x = _j(rng, 0.5, 0.03)
     p = Plan("split", {
-        "hook": Slot("hook", (0.04, 0.06, x - 0.03, 0.14), "left", 1),
-        "headline": Slot("headline", (0.04, 0.15, x - 0.03, 0.42), "left", 3),
-        "body": Slot("body", (0.04, 0.43, x - 0.03, 0.62), "left", 3),
-        "offer": Slot("offer", (0.04, 0.63, x - 0.03, 0.75), "left", 2, rng.choice(("plain", "tag"))),
-        "cta": Slot("cta", (0.04, 0.77, x - 0.03, 0.88), "left", 1, "button"),
-        "legal": Slot("legal", (0.04, 0.90, x - 0.03, 0.97), "left", 1),
+        "hook": Slot("hook", (0.04, 0.035, x - 0.03, 0.135), "left", 2),
+        "headline": Slot("headline", (0.04, 0.14, x - 0.03, 0.41), "left", 3),
+        "body": Slot("body", (0.04, 0.42, x - 0.03, 0.60), "left", 3),
+        "offer": Slot("offer", (0.04, 0.61, x - 0.03, 0.745), "left", 2, rng.choice(("plain", "tag"))),
+        "cta": Slot("cta", (0.04, 0.76, x - 0.03, 0.875), "left", 1, "button"),
+        "legal": Slot("legal", (0.04, 0.89, x - 0.03, 0.985), "left", 2),
     }, [((x + 0.04, 0.14, 0.96, 0.86), "main")],
         [Panel((0.0, 0.0, x, 1.0), "rect", "secondary")])
     return _mirror(p) if rng.random() < 0.5 else p
@@ -153,8 +153,8 @@ def text_heavy(rng: random.Random) -> Plan:
         "headline": Slot("headline", (0.05, 0.04, 0.95, 0.24), "left", 2),
         "hook": Slot("hook", (0.05, 0.25, 0.95, 0.32), "left", 1),
         "body": Slot("body", (0.05, 0.34, 0.64, 0.66), "left", 5),
-        "offer": Slot("offer", (0.05, 0.69, 0.58, 0.81), "left", 2, rng.choice(("plain", "tag", "ribbon"))),
-        "cta": Slot("cta", (0.61, 0.69, 0.95, 0.81), "center", 1, "button"),
+        "offer": Slot("offer", (0.05, 0.69, 0.56, 0.81), "left", 2, rng.choice(("plain", "tag", "ribbon"))),
+        "cta": Slot("cta", (0.58, 0.69, 0.95, 0.81), "center", 1, "button"),
         "legal": Slot("legal", (0.05, 0.84, 0.95, 0.975), "left", 2),
     }, [((0.67, 0.34, 0.95, 0.64), "side")], clutter=0.3)
     return _mirror(p) if rng.random() < 0.3 else p
@@ -189,7 +189,7 @@ def badge_corner(rng: random.Random) -> Plan:
         "hook": Slot("hook", (0.05, 0.22, 0.62, 0.29), "left", 1),
         "offer": Slot("offer", (0.64, 0.22, 0.96, 0.54), "center", 3, "circle"),
         "body": Slot("body", (0.64, 0.56, 0.96, 0.78), "left", 4),
-        "cta": Slot("cta", (0.62, 0.80, 0.96, 0.90), "center", 1, "button"),
+        "cta": Slot("cta", (0.60, 0.80, 0.97, 0.91), "center", 1, "button"),
         "legal": Slot("legal", (0.05, 0.925, 0.95, 0.98), "left", 1),
     }, [((0.05, 0.31, 0.60, 0.90), "main")])
     return _mirror(p) if rng.random() < 0.5 else p

@@ -64,6 +64,12 @@ _PRICE_RANGE: dict[str, tuple[float, float, bool]] = {
     "finance": (2, 15, True), "health": (5, 60, True), "entertainment": (5, 120, True),
     "politics": (5, 50, False), "education": (29, 999, True), "home": (99, 2999, False),
 }
+# Products priced unlike the rest of their theme (an e-bike is not a car).
+_PRICE_BY_OBJECT: dict[str, tuple[float, float, bool]] = {
+    "bicycle": (299, 2999, True), "coffee": (2, 8, False), "cake": (3, 40, False), "apple": (2, 20, False),
+    "ticket": (10, 150, False), "music_note": (5, 15, True), "book": (9, 60, False), "pill": (5, 40, True),
+    "sunglasses": (20, 250, False), "lipstick": (8, 40, False),
+}
 _FREE_THEME: dict[str, tuple[str, ...]] = {
     "food": ("Free delivery", "Free dessert", "FREE delivery"), "technology": ("Free shipping", "Free case"),
     "fashion": ("Free returns", "Free shipping"), "beauty": ("Free gift with purchase", "Free samples"),
@@ -101,22 +107,26 @@ def _amount(rng: random.Random, lo: float, hi: float) -> str:
     return str(int(v))
 
 
-def mention(rng: random.Random, label: str, theme: str, generic: bool) -> tuple[str, float]:
-    """(mention text, offer strength) of monetary type ``label``."""
+def _range(theme: str, obj: str | None) -> tuple[float, float, bool]:
+    return _PRICE_BY_OBJECT.get(obj or "", _PRICE_RANGE[theme])
+
+
+def mention(rng: random.Random, label: str, theme: str, generic: bool, obj: str | None = None) -> tuple[str, float]:
+    """(mention text, offer strength) of monetary type ``label`` for a ``theme`` product (object ``obj``)."""
     c = _currency(rng)
     if label == "percent_off":
         p = rng.choice((10, 15, 20, 25, 30, 40, 50, 60, 70))
         fmt = rng.choice(("{p}% OFF", "{p}% off", "-{p}%", "Up to {p}% OFF", "Extra {p}% off", "Save {p}%"))
         return fmt.format(p=p), min(0.95, 0.25 + p / 100 * (0.8 if fmt.startswith("Up") else 1.0))
     if label == "price":
-        lo, hi, monthly = _PRICE_RANGE[theme]
+        lo, hi, monthly = _range(theme, obj)
         lead = rng.choice(("", "", "Only ", "From ", "Just ", "Now "))
         per = "/mo" if monthly and rng.random() < 0.3 else ""
         if per:  # monthly plans: a fraction of the one-off price
             lo, hi = max(2.0, lo / 20), min(999.0, max(5.0, hi / 40))
         return f"{lead}{c}{_amount(rng, lo, hi)}{per}", 0.3 + (0.2 if lead.strip() in ("Only", "Just", "Now") else 0)
     if label == "discount":
-        lo, hi, _ = _PRICE_RANGE[theme]
+        lo, hi, _ = _range(theme, obj)
         a = max(5, int(round(rng.uniform(lo, hi) * rng.uniform(0.1, 0.3) / 5)) * 5)
         fmt = rng.choice(("Save {c}{a}", "{c}{a} off", "{c}{a} OFF", "Get {c}{a} off", "Save up to {c}{a}",
                           "{c}{a} discount"))
@@ -137,9 +147,10 @@ def mention(rng: random.Random, label: str, theme: str, generic: bool) -> tuple[
     raise ValueError(label)
 
 
-def make_offer(rng: random.Random, label: str, theme: str, generic: bool, compact: bool) -> Offer:
+def make_offer(rng: random.Random, label: str, theme: str, generic: bool, compact: bool,
+               obj: str | None = None) -> Offer:
     """An offer block; ``compact`` (badges) keeps only the mention."""
-    m, strength = mention(rng, label, theme, generic)
+    m, strength = mention(rng, label, theme, generic, obj)
     prefix = "" if compact or rng.random() < 0.5 else rng.choice(_PREFIXES) + " "
     suffix = "" if compact or rng.random() < 0.55 else " " + rng.choice(_SUFFIXES)
     return Offer(label, m, prefix + m + suffix, len(prefix), strength)

@@ -20,8 +20,6 @@ import random
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import Image, ImageDraw
-
 from adfusion_edge.distill.data.adsynth import backgrounds, pictures
 from adfusion_edge.distill.data.adsynth.colours import RGB_T, contrast, luminance, luminance_map, shade
 from adfusion_edge.distill.data.adsynth.compose import Copy
@@ -30,8 +28,10 @@ from adfusion_edge.distill.data.adsynth.layouts import SIZE_RANGE, Box, Plan, Sl
 from adfusion_edge.distill.data.adsynth.scenario import Scenario
 from adfusion_edge.distill.data.adsynth.style import Palette
 from adfusion_edge.distill.data.adsynth.textdraw import Fitted, draw_block, fit, fit_at, snap_size
+from PIL import Image, ImageDraw
 
 BLACK, WHITE = (0, 0, 0), (255, 255, 255)
+FLOOR_PX = 12  # smallest text size at 320 px (scaled with the canvas), except legal small print
 
 
 @dataclass
@@ -135,6 +135,10 @@ def _plain(ctx: _Ctx, role: str, texts: list[str], slot: Slot, fam: FontFamily, 
     mn, mx = _px_range(role, ctx.s)
     path = fam.bold if bold else fam.regular
     got = _first_fit(texts, path, w, h, mn, mx, slot.max_lines)
+    if got is None and mn > FLOOR_PX * ctx.s / 320:
+        # Last resort before dropping: the body-text floor (still legible).
+        mn = max(10, int(round(FLOOR_PX * ctx.s / 320)))
+        got = _first_fit(texts, path, w, h, mn, mn, slot.max_lines)
     if got is None:
         return None
     text, f = got
@@ -169,7 +173,7 @@ def _button(ctx: _Ctx, text: str, slot: Slot, fam: FontFamily) -> Block | None:
     x0, y0, x1, y1 = slot.box
     w, h = x1 - x0, y1 - y0
     mn, mx = _px_range("cta", ctx.s, cap=h * 0.6)
-    f = fit(text, fam.bold, w * 0.82, h * 0.7, mn, mx, 1)
+    f = fit(text, fam.bold, w - 8, h * 0.72, mn, mx, 1)
     if f is None:
         return None
     px = f.gf.size
@@ -206,12 +210,17 @@ def _badge(ctx: _Ctx, role: str, texts: list[str], slot: Slot, fam: FontFamily) 
         d = min(w, h) * rng.uniform(0.88, 1.0)
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         round_badge = rng.random() < 0.6
-        inner = d * (0.66 if round_badge else 0.6)
-        mn, mx = _px_range(role, ctx.s, cap=inner * 0.42)
-        got = _first_fit(texts, fam.bold, inner, inner, mn, mx, 3)
-        if got is None:
+        k = 1.0 if round_badge else 0.9  # a starburst's inner circle is smaller
+        mn, mx = _px_range(role, ctx.s, cap=d * 0.3)
+        # Text areas that fit in the circle: wide and short (1-2 lines) or square (2-3 lines).
+        best: tuple[str, Fitted] | None = None
+        for bw, bh in ((0.84 * d * k, 0.46 * d * k), (0.68 * d * k, 0.68 * d * k)):
+            got = _first_fit(texts, fam.bold, bw, bh, mn, mx, 3)
+            if got is not None and (best is None or got[1].gf.size > best[1].gf.size):
+                best = got
+        if best is None:
             return None
-        text, f = got
+        text, f = best
         if round_badge:
             ctx.draw.ellipse((cx - d / 2, cy - d / 2, cx + d / 2, cy + d / 2), fill=fill)
         else:
@@ -339,8 +348,8 @@ def render(rng: random.Random, size: int, plan: Plan, pal: Palette, cp: Copy, sc
         add("offer", blk)
     if cp.cta is not None:
         add("cta", _button(ctx, cp.cta, slots["cta"], heading))
-    if cp.legal is not None:
-        add("legal", _plain(ctx, "legal", [cp.legal], slots["legal"], body_font, False, []))
+    if cp.legal:
+        add("legal", _plain(ctx, "legal", cp.legal, slots["legal"], body_font, False, []))
 
     area = sum((b[2] - b[0]) * (b[3] - b[1]) for _, b in objects) / float(size * size)
     return Rendered(canvas, blocks, objects, n_clutter, min(1.0, area), abstract, dropped)

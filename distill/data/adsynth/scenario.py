@@ -24,8 +24,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from adfusion_edge import schema
 from adfusion_edge.distill.data.adsynth.config import SynthConfig
+
+from adfusion_edge import schema
 
 EMOTIONS = schema.head("emotion").labels
 AUDIENCES = schema.head("audience").labels
@@ -45,6 +46,7 @@ EMOTION_PRIOR: dict[str, dict[str, float]] = {
     "education": {"trust": 2, "excitement": 1, "joy": 1, "calm": 1, "fear": 0.5},
     "home": {"calm": 3, "joy": 2, "trust": 2, "sadness": 0.3},
 }
+EMOTION_FLOOR = 0.5  # added to every emotion's weight: rare emotions stay learnable
 UNSAFE_EMOTIONS = {"excitement": 3, "surprise": 2, "fear": 2, "joy": 1}
 SENTIMENT_GIVEN_EMOTION: dict[str, dict[str, float]] = {
     "joy": {"positive": 0.85, "neutral": 0.15}, "excitement": {"positive": 0.85, "neutral": 0.15},
@@ -153,7 +155,7 @@ def sample(rng: random.Random, cfg: SynthConfig, split: str) -> Scenario:
     if safety == "unsafe":
         emotion = _pick(rng, UNSAFE_EMOTIONS)
     else:
-        emotion = _pick(rng, EMOTION_PRIOR[theme], EMOTIONS, 0.25)
+        emotion = _pick(rng, EMOTION_PRIOR[theme], EMOTIONS, EMOTION_FLOOR)
     sentiment = _pick(rng, SENTIMENT_GIVEN_EMOTION[emotion])
     if rng.random() < OFF_TARGET:
         audience = rng.choice(AUDIENCES)

@@ -14,14 +14,14 @@ exactly as wide as measured: text never overflows its box.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from PIL import Image, ImageDraw
-
 from adfusion_edge.distill.data.adsynth.fonts import get_font
+from PIL import Image, ImageDraw
 
 # Pixel sizes text may take (about 8% apart); other sizes snap down to one of these.
 SIZE_LADDER: tuple[int, ...] = (
@@ -29,9 +29,9 @@ SIZE_LADDER: tuple[int, ...] = (
     74, 80, 87, 94, 102, 110, 120, 130, 140, 152, 165, 180, 195, 212, 230, 250,
 )
 LINE_GAP = 1.12  # line pitch as a multiple of the font's ascent + descent
-WORD_CACHE_MAX = 60_000  # word masks kept per process (~1-2 KB each); cleared when full
+WORD_CACHE_MAX = 150_000  # word masks kept per process (~1 KB each); the older half goes when full
 
-_words: dict[tuple[int, str], tuple[np.ndarray | None, int, int, float]] = {}
+_words: dict[tuple[tuple[str, int], str], tuple[np.ndarray | None, int, int, float]] = {}
 
 
 def snap_size(px: float) -> int:
@@ -50,7 +50,7 @@ class GlyphFont:
         self.pitch = int(math.ceil(self.height * LINE_GAP))
         self._adv: dict[str, float] = {}
         self._glyph: dict[str, tuple[np.ndarray | None, int, int]] = {}
-        self._key = id(self)
+        self._key = (path, size)  # not id(): a GlyphFont evicted from glyph_font's cache may be rebuilt
         self._wwidth: dict[str, float] = {}
 
     def advance(self, ch: str) -> float:
@@ -107,8 +107,9 @@ class GlyphFont:
                 sub = m[y - y0 : y - y0 + g.shape[0], x - x0 : x - x0 + g.shape[1]]
                 np.maximum(sub, g, out=sub)
             got = (m, x0, y0, pen)
-        if len(_words) >= WORD_CACHE_MAX:
-            _words.clear()
+        if len(_words) >= WORD_CACHE_MAX:  # drop the older half (dicts keep insertion order)
+            for k in list(itertools.islice(_words, WORD_CACHE_MAX // 2)):
+                del _words[k]
         _words[key] = got
         return got
 
@@ -224,5 +225,7 @@ def draw_block(canvas: Image.Image, f: Fitted, xy: tuple[int, int], fill: tuple[
     """Paint a fitted block with its top-left at ``xy``; returns line boxes in canvas pixels."""
     mask, boxes = render_mask(f, align)
     x, y = xy
-    canvas.paste(fill, (x, y, x + mask.shape[1], y + mask.shape[0]), Image.fromarray(mask))
+    size = (mask.shape[1], mask.shape[0])
+    # Pasting a solid image through the mask is ~2x faster in PIL than pasting a colour.
+    canvas.paste(Image.new("RGB", size, fill), (x, y, x + size[0], y + size[1]), Image.fromarray(mask))
     return [(x + a, y + b, x + c, y + d) for a, b, c, d in boxes]

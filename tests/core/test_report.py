@@ -1,0 +1,65 @@
+"""AdReport: the case-study string shape and the JSON round trip (no model needed)."""
+
+import json
+
+from adfusion_edge.report import (
+    AdError,
+    AdReport,
+    CtrEstimate,
+    LabelScore,
+    MonetaryMention,
+    Prediction,
+    Timings,
+    display,
+)
+
+
+def case_study() -> AdReport:
+    p = Prediction
+    return AdReport(
+        theme=p("food", 0.93), sentiment=p("positive", 0.8), emotion=p("excitement", 0.7),
+        keywords=(LabelScore("pizza", 0.9), LabelScore("offer", 0.7)),
+        monetary=MonetaryMention(p("percent_off", 0.95), "50% OFF", 0.9), cta=p("order_now", 0.88),
+        objects=(LabelScore("pizza", 0.97),), dominant_colour=p("red", 0.9), attention=p("high", 0.6),
+        trust_safety=p("safe", 0.99), audience=p("food_lovers", 0.7),
+        ctr=CtrEstimate(p("high", 0.55), 0.031), shares=p("low", 0.5),
+        text="HOT PIZZA\n50% OFF\nOrder Now", text_source="ocr",
+        ocr_lines=(("HOT PIZZA", 0.99, (10.0, 10.0, 90.0, 30.0)),),
+        timings=Timings(1.0, 500.0, 0.1, 0.8, 0.05), backend="onnxruntime", provider="CPUExecutionProvider",
+        model="/b", precision="int8", source="ad.png",
+    )
+
+
+def test_str_is_the_paper_case_study():
+    assert str(case_study()) == (
+        "Theme: Food\nSentiment: Positive\nEmotion: Excitement\nKeywords: Pizza, Offer\n"
+        "Monetary Mention: 50% OFF\nCall-to-Action: Order Now\nObject Detection: Pizza\nDominant Colour: Red\n"
+        "Attention Score: High\nTrust/Safety: Safe\nTarget Audience: Food Lovers\nPredicted CTR: High (3.1%)\n"
+        "Likelihood of Shares: Low"
+    )
+
+
+def test_empty_and_fallback_fields():
+    from dataclasses import replace
+
+    r = replace(case_study(), keywords=(), objects=(), monetary=MonetaryMention(Prediction("none", 0.9)))
+    s = str(r)
+    assert "Keywords: None" in s and "Object Detection: None" in s and "Monetary Mention: None" in s
+    r = replace(r, monetary=MonetaryMention(Prediction("percent_off", 0.6), None, None))
+    assert "Monetary Mention: Percent Off" in str(r)
+
+
+def test_json_round_trip():
+    r = case_study()
+    d = json.loads(r.to_json())
+    assert d["timings"]["total_ms"] == r.timings.total_ms
+    assert d["theme"] == {"label": "food", "confidence": 0.93}
+    assert AdReport.from_json(r.to_json()) == r
+    assert r.ok and "ok" not in d
+
+
+def test_display_and_error_entry():
+    assert display("tech_enthusiasts") == "Tech Enthusiasts" and display("none") == "None"
+    e = AdError(3, "x.png", "InvalidImageError", "x.png: empty file (0 bytes)")
+    assert not e.ok and str(e) == "error: InvalidImageError: x.png: empty file (0 bytes)"
+    assert e.to_dict()["index"] == 3
