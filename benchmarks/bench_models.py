@@ -165,7 +165,6 @@ class ModelZoo:
         if spec.key == "pruned_student":
             return self._prune_student()
         from adfusion_edge.distill.models import registry
-
         from adfusion_edge.errors import ConfigError
 
         try:
@@ -200,7 +199,6 @@ class ModelZoo:
         (distill/data/targets.encode_batch), as the training loader and the runtime do.
         """
         from adfusion_edge.distill.data.targets import encode_batch
-
         from adfusion_edge.tokenizer import AdTokenizer
 
         if key == PEER_KEY:

@@ -45,12 +45,12 @@ class PeerFiles:
 
 def _peer_module(vocab_size: int, max_tokens: int, dims: dict):
     import torch
-    from adfusion_edge.distill.models.base import HeadSet
-    from adfusion_edge.export.wrapper import wrap_for_export
     from torch import nn
     from transformers import DistilBertConfig, DistilBertModel
 
     from adfusion_edge import schema
+    from adfusion_edge.distill.models.base import HeadSet
+    from adfusion_edge.export.wrapper import wrap_for_export
 
     class PeerDistilBert(nn.Module):
         """DistilBERT + a head per schema output on the [CLS] state (the image input is ignored)."""

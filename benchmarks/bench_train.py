@@ -25,6 +25,7 @@ def make_train_step(model, batch: dict[str, np.ndarray]) -> Callable[[], float]:
         ``step()`` -> total loss value.
     """
     import torch
+
     from adfusion_edge.distill.losses import LossWeights, compute_losses
 
     m = copy.deepcopy(model).train()

@@ -109,7 +109,7 @@ def paper_section(run) -> str:
         m = ours_by_paper.get(paper_row)
         best = run.best(m, "pytorch") if m else None
         train = run.train.get(m) if m else None
-        rows.append((paper_row, num(p, 0), num(t, 0), num(s, 0), num(g, 1), label(run, m) if m else NA,
+        rows.append((paper_row, num(p, 0), num(t, 0), num(s, 0), num(g, 1), label(run, m) if m else "not measured in this run",
                      num(best["params"] / 1e6, 2) if best else NA,
                      num(train.get("epoch_minutes"), 1) if train else NA,
                      num(best["samples_per_s"], 1) if best else NA, _gb(best.get("mem_bytes")) if best else NA))
@@ -227,15 +227,16 @@ def _registry_name(name: str) -> str:
 
 
 def gpu_section(run) -> str:
-    cuda = [(label(run, m), b, n, num(r.get("p50_ms")), num(r["samples_per_s"], 1))
+    cuda = [(label(run, m), b, n, num(r.get("p50_ms")), num(r["samples_per_s"], 1), _gb(r.get("cuda_alloc_bytes")))
             for (m, b, n), r in sorted(run.inference.items()) if "cuda" in b]
-    gpus = run.machine.get("gpus", [])
+    gpus, cuda_ok = run.machine.get("gpus", []), run.machine.get("torch_cuda")
     if not cuda:
-        return ("## GPU\n\nNo GPU was available on this machine (nvidia-smi: "
-                f"{'; '.join(gpus) if gpus else 'not found'}; torch.cuda.is_available() was False), so no "
-                "CUDA numbers are reported. The model suite adds a `pytorch-cuda` backend automatically "
-                "where CUDA is available.\n")
-    return "## GPU\n\n" + md_table(("Model", "Backend", "Batch", "p50 (ms)", "Samples/s"), cuda)
+        what = "No GPU was available on this machine" if not gpus else "No CUDA numbers in this run"
+        return (f"## GPU\n\n{what} (nvidia-smi: {'; '.join(gpus) if gpus else 'not found'}; "
+                f"torch.cuda.is_available(): {'not recorded' if cuda_ok is None else cuda_ok}), so no CUDA numbers are reported. The model suite "
+                "adds a `pytorch-cuda` backend automatically where CUDA is available.\n")
+    return "## GPU\n\n" + md_table(("Model", "Backend", "Batch", "p50 (ms)", "Samples/s",
+                                     "torch CUDA peak allocated (GB)"), cuda)
 
 
 def skipped_section(run) -> str:

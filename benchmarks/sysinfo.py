@@ -64,6 +64,15 @@ def gpus() -> list[str]:
     return [line.strip() for line in out.splitlines() if line.strip()]
 
 
+def torch_cuda() -> bool | None:
+    """torch.cuda.is_available(); None when torch is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return bool(torch.cuda.is_available())
+
+
 def versions() -> dict[str, str]:
     """Installed versions of the packages that shape the numbers ("-" when absent)."""
     out = {"python": platform.python_version()}
@@ -100,6 +109,7 @@ def collect(threads: dict[str, int | str] | None = None) -> dict[str, Any]:
         "threads": dict(threads or {}),
         "ram_gb": ram_gb(),
         "gpus": gpus(),
+        "torch_cuda": torch_cuda(),
         "os": f"{platform.system()} {platform.release()}",
         "versions": versions(),
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

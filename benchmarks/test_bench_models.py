@@ -26,6 +26,15 @@ def _cuda() -> bool:
         return False
 
 
+def _cuda_peak(fn) -> int:
+    """Peak bytes torch allocated on the GPU while ``fn`` ran (the GPU's share of memory usage)."""
+    import torch
+
+    torch.cuda.reset_peak_memory_stats()
+    fn()
+    return int(torch.cuda.max_memory_allocated())
+
+
 def _specs(config: pytest.Config):
     return [s for s in SPECS if s.quick or not is_quick(config)]
 
@@ -52,13 +61,14 @@ def test_inference(benchmark, model_zoo, quick: bool, model_key: str, backend: s
     runner = _runner_or_skip(model_zoo, model_key, backend)
     inp = model_zoo.inputs(model_key, batch)
     _, mem = peak_rss_delta(lambda: runner.fresh(inp))
+    extra = {"cuda_alloc_bytes": _cuda_peak(lambda: runner.fresh(inp))} if backend.endswith("cuda") else {}
     out = timed(benchmark, runner.run, inp, budget_s=0.15 if quick else 3.0, min_rounds=3)
     assert out is not None
     spec = SPEC_BY_KEY[model_key]
     record(benchmark, batch, suite="models", kind="inference", model=model_key, label=spec.label,
            paper_row=spec.paper_row, backend=backend, precision=PRECISION[backend], params=runner.params,
            size_bytes=runner.size_bytes, mem_bytes=mem, source=runner.source,
-           model_source=model_zoo.sources.get(model_key, ""))
+           model_source=model_zoo.sources.get(model_key, ""), **extra)
 
 
 def test_train_step(benchmark, model_zoo, quick: bool, request, model_key: str) -> None:

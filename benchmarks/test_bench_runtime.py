@@ -30,7 +30,6 @@ def student_bundles(tmp_path_factory, tokenizer_path: str, sample_ads) -> dict[s
     from adfusion_edge.export.exporter import export_bundle
     from adfusion_edge.export.onnx_writer import graph_io
     from adfusion_edge.export.quantize import quantize_onnx
-
     from adfusion_edge.preprocess import PreprocessConfig, prepare_image
     from adfusion_edge.tokenizer import AdTokenizer
 
@@ -53,10 +52,9 @@ def student_bundles(tmp_path_factory, tokenizer_path: str, sample_ads) -> dict[s
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 def test_student_inference(benchmark, student_bundles, sample_ads, tokenizer_path, precision, threads):
-    from adfusion_edge.runtimes.onnxruntime_backend import OnnxRuntimeBackend
-
     from adfusion_edge.bundle import load_bundle
     from adfusion_edge.preprocess import prepare_image
+    from adfusion_edge.runtimes.onnxruntime_backend import OnnxRuntimeBackend
     from adfusion_edge.tokenizer import AdTokenizer
 
     b = load_bundle(student_bundles[precision])

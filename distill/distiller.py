@@ -26,13 +26,13 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from adfusion_edge.distill.distill_losses import FUSED, DistillWeights, HintProjection, distill_losses
 from adfusion_edge.distill.models.student import STUDENT_PREPROCESS
 from adfusion_edge.distill.teacher_cache import TeacherCollate, ensure_teacher_cache
 from adfusion_edge.distill.train.config import TrainConfig, _set_dotted, _split_override
 from adfusion_edge.distill.train.loop import MODEL_INPUTS, Trainer, TrainResult, train
-from torch import nn
-
 from adfusion_edge.errors import ConfigError
 
 _CACHE_FIELDS = ("cache", "cache_dir", "cache_batch_size")

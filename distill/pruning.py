@@ -35,12 +35,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from torch import nn
+
 from adfusion_edge.distill.distill_losses import ATTENTION_MAP
 from adfusion_edge.distill.latency import OrtTimer, compare_latency, count_macs, example_inputs, ort_latency
 from adfusion_edge.distill.models.student import StudentConfig, StudentModel
 from adfusion_edge.distill.models.student_blocks import Attention
-from torch import nn
-
 from adfusion_edge.errors import AdFusionError, ConfigError
 
 __all__ = [

@@ -29,10 +29,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from adfusion_edge.distill.data import shards
-from adfusion_edge.distill.distill_losses import ATTENTION_MAP, TEACHER_KEYS
 from torch import nn
 
+from adfusion_edge.distill.data import shards
+from adfusion_edge.distill.distill_losses import ATTENTION_MAP, TEACHER_KEYS
 from adfusion_edge.errors import CheckpointError
 
 CACHE_DIRNAME = "teacher_outputs"
@@ -210,10 +210,10 @@ def build_teacher_cache(teacher: nn.Module, corpus: str | os.PathLike, split: st
     Returns:
         The written cache, opened (and verified) for reading.
     """
-    from adfusion_edge.distill.data.dataset import AdCollate, AdDataset
     from safetensors.numpy import save_file
     from tqdm import tqdm
 
+    from adfusion_edge.distill.data.dataset import AdCollate, AdDataset
     from adfusion_edge.tokenizer import AdTokenizer
 
     t_hash = teacher_hash(teacher)

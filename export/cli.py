@@ -13,9 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from adfusion_edge.export.formats import FORMATS
-
 from adfusion_edge.errors import ConfigError
+from adfusion_edge.export.formats import FORMATS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,9 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from adfusion_edge.distill.train.checkpoint import find_checkpoint, load_model, read_meta
     from adfusion_edge.export.exporter import export_bundle
-    from tqdm import tqdm
 
     ckpt = find_checkpoint(args.model)
     tokenizer = Path(args.tokenizer) if args.tokenizer else ckpt / "tokenizer.json"

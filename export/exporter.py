@@ -24,13 +24,13 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from adfusion_edge import schema
+from adfusion_edge.errors import BackendUnavailableError, ConfigError
 from adfusion_edge.export import parity
 from adfusion_edge.export.calibration import AdSet, load_ads
 from adfusion_edge.export.formats import get_format
 from adfusion_edge.export.wrapper import INPUT_NAMES, example_inputs, wrap_for_export
-
-from adfusion_edge import schema
-from adfusion_edge.errors import BackendUnavailableError, ConfigError
 from adfusion_edge.tokenizer import AdTokenizer
 
 

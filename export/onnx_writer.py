@@ -25,10 +25,10 @@ from pathlib import Path
 
 import onnx
 import torch
-from adfusion_edge.export.wrapper import INPUT_NAMES, example_inputs, wrap_for_export
 
 from adfusion_edge import schema
 from adfusion_edge.errors import ConfigError
+from adfusion_edge.export.wrapper import INPUT_NAMES, example_inputs, wrap_for_export
 
 MIN_OPSET = 17
 DEFAULT_OPSET = 17

@@ -41,9 +41,9 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from adfusion_edge.export import graph_rules
 
 from adfusion_edge.errors import ConfigError
+from adfusion_edge.export import graph_rules
 
 _QUANT_TYPES = {"int8": "QInt8", "uint8": "QUInt8"}
 _METHODS = {"minmax": "MinMax", "entropy": "Entropy", "percentile": "Percentile"}

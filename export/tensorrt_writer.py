@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from adfusion_edge.export.quantize import QuantConfig
 
 from adfusion_edge.errors import BackendUnavailableError, ConfigError
+from adfusion_edge.export.quantize import QuantConfig
 
 # Q/DQ settings TensorRT's explicit quantization accepts: symmetric int8 everywhere, QDQ format,
 # all compute ops static (TensorRT fuses Q/DQ into its int8 kernels; no dynamic quantization ops).

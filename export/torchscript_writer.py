@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 
 import torch
+
 from adfusion_edge.export.wrapper import example_inputs, wrap_for_export
 
 

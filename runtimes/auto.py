@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from adfusion_edge.runtimes import device as devices
-from adfusion_edge.runtimes.base import Backend, NotInstalledError
 
 from adfusion_edge.bundle import TensorSpec
 from adfusion_edge.errors import BackendUnavailableError, UnknownFormatError
+from adfusion_edge.runtimes import device as devices
+from adfusion_edge.runtimes.base import Backend, NotInstalledError
 
 BACKENDS = ("onnxruntime", "tensorrt", "torchscript")
 _SUFFIX = {".onnx": "onnxruntime", ".plan": "tensorrt", ".engine": "tensorrt", ".torchscript": "torchscript",

@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from adfusion_edge.runtimes.base import Backend, NotInstalledError
 
 from adfusion_edge.bundle import TensorSpec
 from adfusion_edge.errors import BackendUnavailableError, UnknownFormatError
+from adfusion_edge.runtimes.base import Backend, NotInstalledError
 
 CPU, CUDA, TRT = "CPUExecutionProvider", "CUDAExecutionProvider", "TensorrtExecutionProvider"
 PROVIDERS = {"cpu": CPU, "cuda": CUDA, "tensorrt": TRT}

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from adfusion_edge.runtimes.base import Backend, NotInstalledError
 
 from adfusion_edge.bundle import TensorSpec
 from adfusion_edge.errors import BackendUnavailableError, BundleError
+from adfusion_edge.runtimes.base import Backend, NotInstalledError
 
 
 def sidecar_path(engine: str | os.PathLike) -> Path:

@@ -12,11 +12,11 @@ import warnings
 from collections.abc import Mapping
 
 import numpy as np
-from adfusion_edge.runtimes.base import Backend, NotInstalledError
 
 from adfusion_edge import schema
 from adfusion_edge.bundle import TensorSpec
 from adfusion_edge.errors import BackendUnavailableError
+from adfusion_edge.runtimes.base import Backend, NotInstalledError
 
 
 class TorchScriptBackend(Backend):

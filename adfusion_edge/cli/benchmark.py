@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import os
 import subprocess
 import sys
@@ -80,6 +81,11 @@ def pytest_command(bench: Path, json_path: Path, args: argparse.Namespace) -> li
 
 def run(args: argparse.Namespace) -> int:
     bench = find_benchmarks_dir()
+    missing = [m for m in ("pytest", "pytest_benchmark", "matplotlib") if importlib.util.find_spec(m) is None]
+    if missing:
+        print(f"adfusion-edge benchmark: needs {', '.join(missing)}: pip install -e '.[train,export,dev]'",
+              file=sys.stderr)
+        return 2
     out = Path(args.out).resolve() if args.out else bench / "REPORT.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     json_path = out.with_suffix(".json")

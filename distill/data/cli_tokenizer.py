@@ -16,7 +16,6 @@ from pathlib import Path
 from adfusion_edge.distill.data.manifest import read_manifest
 from adfusion_edge.distill.data.shards import read_shard, split_files
 from adfusion_edge.distill.data.tokenizer_train import train_wordpiece
-
 from adfusion_edge.errors import ConfigError
 
 

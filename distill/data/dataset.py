@@ -34,12 +34,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
+from torch.utils.data import DataLoader, Dataset, Sampler, get_worker_info
+
 from adfusion_edge.distill.data import ocr_noise, shards
 from adfusion_edge.distill.data.manifest import read_manifest
 from adfusion_edge.distill.data.records import AdRecord
 from adfusion_edge.distill.data.targets import encode_batch
-from torch.utils.data import DataLoader, Dataset, Sampler, get_worker_info
-
 from adfusion_edge.errors import ConfigError, InvalidImageError
 from adfusion_edge.image_io import decode_image
 from adfusion_edge.preprocess import PreprocessConfig, prepare_image

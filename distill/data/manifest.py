@@ -34,9 +34,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
-from adfusion_edge.distill.data.records import AdRecord, LabelValue
-
 from adfusion_edge import schema
+from adfusion_edge.distill.data.records import AdRecord, LabelValue
 from adfusion_edge.errors import ManifestError, UnknownHeadError, UnknownLabelError
 
 KEYS = ("image", "text", "id", "labels", "monetary_span", "monetary_text", "ctr_value", "meta")

@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from adfusion_edge.distill.data.records import AdRecord
-from adfusion_edge.distill.data.shards import iter_split
 from PIL import Image
 
+from adfusion_edge.distill.data.records import AdRecord
+from adfusion_edge.distill.data.shards import iter_split
 from adfusion_edge.errors import ConfigError
 
 

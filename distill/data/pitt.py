@@ -33,7 +33,6 @@ from pathlib import Path
 
 from adfusion_edge.distill.data.manifest import write_manifest
 from adfusion_edge.distill.data.records import AdRecord
-
 from adfusion_edge.errors import ManifestError
 
 # The official lists (Topics_List.txt / Sentiments_List.txt of the Pitt release), numbered from 1.

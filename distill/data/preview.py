@@ -13,10 +13,10 @@ import itertools
 import textwrap
 from pathlib import Path
 
-from adfusion_edge.distill.data.records import AdRecord
-from adfusion_edge.distill.data.shards import iter_split
 from PIL import Image, ImageDraw, ImageFont
 
+from adfusion_edge.distill.data.records import AdRecord
+from adfusion_edge.distill.data.shards import iter_split
 from adfusion_edge.errors import ConfigError
 
 

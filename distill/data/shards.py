@@ -20,9 +20,9 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from adfusion_edge.distill.data.records import AdRecord
 
 from adfusion_edge import schema
+from adfusion_edge.distill.data.records import AdRecord
 from adfusion_edge.errors import ConfigError
 
 MANIFEST = "manifest.json"

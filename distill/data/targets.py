@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from adfusion_edge.distill.data.records import AdRecord
 
 from adfusion_edge import schema
+from adfusion_edge.distill.data.records import AdRecord
 from adfusion_edge.preprocess import PreprocessConfig, prepare_image
 from adfusion_edge.tokenizer import IGNORE_INDEX, AdTokenizer, span_to_tags
 

@@ -22,6 +22,7 @@ from adfusion_edge.distill.evaluate.tables import RunResult, write_tables
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``adfusion-edge evaluate``."""
     parser.add_argument("--checkpoints", nargs="+", required=True, metavar="DIR",
                         help="run directories (best/ is used, else last/) or checkpoint directories")
     parser.add_argument("--corpus", required=True, help="shard corpus directory")
@@ -66,6 +67,7 @@ def evaluate_all(checkpoints: Sequence[str | os.PathLike], corpus: str | os.Path
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``adfusion-edge evaluate``; returns the exit code."""
     runs = evaluate_all(args.checkpoints, args.corpus, args.splits, args.out, args.batch_size, args.device,
                         args.text_source, args.max_samples, args.num_workers)
     print((Path(args.out) / "tables.md").read_text())

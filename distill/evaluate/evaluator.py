@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from adfusion_edge.distill.evaluate.metrics import compute_metrics, span_texts
 from torch import nn
 
 from adfusion_edge import schema
+from adfusion_edge.distill.evaluate.metrics import compute_metrics, span_texts
 
 TEXT_KEYS, OFFSET_KEYS, SPECIAL_KEYS, ID_KEYS = ("text", "texts"), ("offsets",), ("special",), ("id", "ids")
 
@@ -220,10 +220,11 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, corpus: str | os.PathLike
     Returns:
         The metrics (compute_metrics + n_samples + checkpoint/split info).
     """
+    from torch.utils.data import DataLoader
+
     from adfusion_edge.distill.data.dataset import AdCollate, AdDataset
     from adfusion_edge.distill.train.checkpoint import TOKENIZER, find_checkpoint, load_model
     from adfusion_edge.distill.train.data import FirstN
-    from torch.utils.data import DataLoader
 
     ckpt = find_checkpoint(checkpoint)
     dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else

@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adfusion_edge.distill.evaluate.metrics import table1_row
-
 from adfusion_edge import schema
+from adfusion_edge.distill.evaluate.metrics import table1_row
 
 # Paper Table 1: registry model -> (row label, Sentiment F1, Emotion F1, Theme Acc, Engagement Acc, Overall).
 PAPER_TABLE1: dict[str, tuple[str, float, float, float, float, float]] = {

@@ -40,7 +40,7 @@ class ImageNormalize(nn.Module):
     def __init__(self, mean: tuple[float, ...], std: tuple[float, ...]):
         super().__init__()
         self.register_buffer("scale", torch.tensor([1.0 / (255.0 * s) for s in std]).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("shift", torch.tensor([m / s for m, s in zip(mean, std)]).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("shift", torch.tensor([m / s for m, s in zip(mean, std, strict=True)]).view(1, 3, 1, 1), persistent=False)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         x = image.permute(0, 3, 1, 2).to(self.scale.dtype)

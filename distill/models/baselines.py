@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch import nn
+
+from adfusion_edge import schema
 from adfusion_edge.distill.models.base import AdModel, HeadSet
 from adfusion_edge.distill.models.registry import register_model
 from adfusion_edge.distill.models.resnet import ResNet18
 from adfusion_edge.distill.models.text_encoders import TextEncoder, TextEncoderConfig
-from torch import nn
-
-from adfusion_edge import schema
 from adfusion_edge.errors import ConfigError
 from adfusion_edge.preprocess import PreprocessConfig
 

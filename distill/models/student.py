@@ -10,12 +10,14 @@
 StudentConfig lists every width explicitly (per block, per layer), so structured pruning writes the
 new widths back into a config and the pruned model is rebuilt from config + safetensors alone.
 
-Default size, chosen by measured ONNX Runtime CPU latency (batch 1, 2 intra-op threads, the
-exported graph; ``python -m adfusion_edge.distill.latency``): 1.01 M parameters, 22.6 M MACs at
-128 px (STUDENT_PREPROCESS), ~1.0 ms p50 on a shared 2-core Xeon (Sapphire Rapids); 160 px costs
-~20 % more (29.1 M MACs) and text width 128 another ~20 %, so 128 px and width 96 it is. The text
-encoder dominates at L = 64 tokens, so it is kept narrow (2 layers, width 96, 3 heads of 32: head
-dims stay a multiple of 16 floats for AVX-512) and the fusion layer has no feed-forward.
+Default size, chosen by measured ONNX Runtime CPU latency (batch 1, the exported graph;
+``python -m adfusion_edge.distill.latency``): 1.01 M parameters, 22.6 M MACs at 128 px
+(STUDENT_PREPROCESS). On a 2-core Xeon (Sapphire Rapids) shared with other jobs (load 5-9): p50
+0.85-1.2 ms with 1 thread, 1.3-1.5 ms with 2 threads (0.89 ms in the quietest windows). Measured
+side by side, 160 px costs ~20 % more (29.1 M MACs) and text width 128 another ~20 %, so 128 px and
+width 96 it is. The text encoder dominates at L = 64 tokens, so it stays narrow (2 layers, width
+96, 3 heads of 32: head dims a multiple of 16 floats for AVX-512) and the fusion layer has no
+feed-forward.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import torch
+from torch import nn
+
+from adfusion_edge import schema
 from adfusion_edge.distill.models.base import AdModel, HeadSet
 from adfusion_edge.distill.models.registry import register_model
 from adfusion_edge.distill.models.student_blocks import (
@@ -36,9 +41,6 @@ from adfusion_edge.distill.models.student_blocks import (
     masked_mean,
     pooling_weights,
 )
-from torch import nn
-
-from adfusion_edge import schema
 from adfusion_edge.errors import ConfigError
 from adfusion_edge.preprocess import PreprocessConfig
 

@@ -219,7 +219,6 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", veri
         CheckpointError: missing, corrupt or mismatched files (the message names the file).
     """
     from adfusion_edge.distill.models.registry import create_model
-
     from adfusion_edge.errors import ConfigError
 
     path = find_checkpoint(path)

@@ -15,6 +15,7 @@ from adfusion_edge.distill.train.config import load_config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``adfusion-edge train``."""
     parser.add_argument("--config", help="YAML or JSON TrainConfig file (default: built-in defaults)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value with a dotted key, e.g. --set optim.lr=1e-3 (repeatable)")
@@ -29,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``adfusion-edge train``; returns the exit code."""
     cfg = load_config(args.config, args.overrides, out_dir=args.out)
     if args.print_config:
         print(json.dumps(cfg.to_dict(), indent=2))

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from adfusion_edge.distill.train.config import TrainConfig
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, SequentialSampler
 
+from adfusion_edge.distill.train.config import TrainConfig
 from adfusion_edge.errors import ConfigError
 
 

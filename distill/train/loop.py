@@ -40,6 +40,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
+
 from adfusion_edge.distill.evaluate.evaluator import evaluate_model
 from adfusion_edge.distill.models.text_encoders import SCRATCH_ENCODERS, vocab_size_of
 from adfusion_edge.distill.train import checkpoint as ckpt
@@ -58,8 +60,6 @@ from adfusion_edge.distill.train.runtime import (
     setup_runtime,
     teardown_runtime,
 )
-from torch import nn
-
 from adfusion_edge.errors import CheckpointError, ConfigError
 
 LossFn = Callable[[Mapping[str, torch.Tensor], Mapping[str, Any]], Mapping[str, torch.Tensor]]

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from adfusion_edge.distill.train.config import TrainConfig
 
+from adfusion_edge.distill.train.config import TrainConfig
 from adfusion_edge.errors import BackendUnavailableError
 
 DDP_TIMEOUT_MIN = 120
@@ -35,10 +35,12 @@ class Runtime:
 
     @property
     def is_main(self) -> bool:
+        """Rank 0: the only process that logs and writes files."""
         return self.rank == 0
 
     @property
     def distributed(self) -> bool:
+        """Launched by torchrun with more than one process."""
         return self.world_size > 1
 
     def autocast(self) -> torch.autocast:
@@ -47,6 +49,7 @@ class Runtime:
                               enabled=self.amp_dtype is not None)
 
     def barrier(self) -> None:
+        """Wait for every rank (no-op in a single process)."""
         if self.distributed:
             # NCCL wants to know the device; gloo (CPU) takes no device_ids.
             ids = [self.local_rank] if self.device.type == "cuda" else None
@@ -93,6 +96,7 @@ def resolve_amp(mode: str, device: torch.device) -> torch.dtype | None:
 
 
 def teardown_runtime(rt: Runtime) -> None:
+    """Leave the DDP process group this process joined (no-op in a single process)."""
     if rt.distributed and torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from adfusion_edge.distill.data.records import AdRecord
-from adfusion_edge.distill.data.targets import encode_batch
 from PIL import Image, ImageDraw
 
 from adfusion_edge import schema
+from adfusion_edge.distill.data.records import AdRecord
+from adfusion_edge.distill.data.targets import encode_batch
 from adfusion_edge.preprocess import PreprocessConfig
 from adfusion_edge.tokenizer import AdTokenizer
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from adfusion_edge.distill.models import registry
 from model_fixtures import PRE
+
+from adfusion_edge.distill.models import registry
 
 TINY_STUDENT: dict[str, Any] = dict(
     vocab_size=300, max_positions=16, stem_channels=16,

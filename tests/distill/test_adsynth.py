@@ -7,12 +7,12 @@ import re
 
 import numpy as np
 import pytest
-from adfusion_edge.distill.data.adsynth import colours, copybank, glyphs, keywords, layouts, offers, scenario
-from adfusion_edge.distill.data.adsynth.config import SynthConfig
-from adfusion_edge.distill.data.adsynth.generator import generate_ad
 from PIL import Image
 
 from adfusion_edge import schema
+from adfusion_edge.distill.data.adsynth import colours, copybank, glyphs, keywords, layouts, offers, scenario
+from adfusion_edge.distill.data.adsynth.config import SynthConfig
+from adfusion_edge.distill.data.adsynth.generator import generate_ad
 from adfusion_edge.errors import ConfigError
 
 N_ADS = 160

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from PIL import Image
+
+from adfusion_edge.cli import main
 from adfusion_edge.distill.data.adsynth.config import SynthConfig
 from adfusion_edge.distill.data.adsynth.corpus import generate_corpus, plan
 from adfusion_edge.distill.data.adsynth.generator import generate_ad
 from adfusion_edge.distill.data.shards import iter_split, load_manifest, shard_path
-from PIL import Image
-
-from adfusion_edge.cli import main
 from adfusion_edge.errors import ConfigError
 
 SYNTH = ["data", "synth", "--n", "40", "--workers", "2", "--shard-size", "16", "--seed", "5", "--no-progress"]
@@ -103,3 +103,17 @@ def test_ocr_cer_on_a_few_ads(corpus, tmp_path):
                  "--no-progress"]) == 0
     report = json.loads(out.read_text())
     assert report["n"] == 3 and report["cer"] < 0.15
+
+
+def test_cer_alignment_helpers(corpus):
+    from adfusion_edge.distill.data.ocr_eval import levenshtein, line_aligned, reading_order_text
+
+    assert levenshtein("kitten", "sitting") == 3 and levenshtein("", "abc") == 3
+    rec = next(iter_split(corpus, "test"))
+    perfect = [(tuple(ln["box"]), ln["text"]) for b in rec.text_boxes for ln in b["lines"]]
+    lines = line_aligned(rec, perfect)
+    assert sum(x["edits"] for x in lines) == 0 and sum(x["chars"] for x in lines) > 10
+    assert sorted(reading_order_text(perfect).split()) == sorted(rec.text.split())
+    noisy = perfect[1:] + [((0.0, 0.0, 1.0, 1.0), "xyz")]  # one line missed, one stray detection
+    lines = line_aligned(rec, noisy)
+    assert sum(x["edits"] for x in lines) == len(perfect[0][1]) + 3

@@ -1,13 +1,13 @@
 import json
 
 import pytest
+
+from adfusion_edge.cli import main
 from adfusion_edge.distill.data.cli_tokenizer import iter_texts
 from adfusion_edge.distill.data.manifest import write_manifest
 from adfusion_edge.distill.data.records import AdRecord
 from adfusion_edge.distill.data.shards import shard_path, write_shard
 from adfusion_edge.distill.data.shards import write_manifest as write_corpus_manifest
-
-from adfusion_edge.cli import main
 from adfusion_edge.errors import ConfigError
 from adfusion_edge.tokenizer import AdTokenizer
 

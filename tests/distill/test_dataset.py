@@ -6,6 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
+
+from adfusion_edge import schema
 from adfusion_edge.distill.data.dataset import (
     AdCollate,
     AdDataset,
@@ -19,9 +22,6 @@ from adfusion_edge.distill.data.records import AdRecord
 from adfusion_edge.distill.data.shards import shard_path, write_shard
 from adfusion_edge.distill.data.shards import write_manifest as write_corpus_manifest
 from adfusion_edge.distill.data.targets import encode_batch
-from PIL import Image
-
-from adfusion_edge import schema
 from adfusion_edge.errors import ConfigError
 from adfusion_edge.preprocess import PreprocessConfig, prepare_image
 from adfusion_edge.tokenizer import IGNORE_INDEX, TAG_B, AdTokenizer

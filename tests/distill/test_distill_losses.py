@@ -6,6 +6,10 @@ import math
 
 import pytest
 import torch
+from model_fixtures import make_batch, run
+from student_fixtures import tiny_student
+
+from adfusion_edge import schema
 from adfusion_edge.distill.distill_losses import (
     DistillWeights,
     HintProjection,
@@ -15,10 +19,6 @@ from adfusion_edge.distill.distill_losses import (
     kd_losses,
 )
 from adfusion_edge.distill.losses import LossWeights, compute_losses
-from model_fixtures import make_batch, run
-from student_fixtures import tiny_student
-
-from adfusion_edge import schema
 from adfusion_edge.errors import ConfigError
 
 

@@ -7,6 +7,9 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from model_fixtures import build, make_batch, run
+
+from adfusion_edge import schema
 from adfusion_edge.distill.losses import (
     LossWeights,
     compute_losses,
@@ -15,9 +18,6 @@ from adfusion_edge.distill.losses import (
     masked_mean,
 )
 from adfusion_edge.distill.models import registry
-from model_fixtures import build, make_batch, run
-
-from adfusion_edge import schema
 from adfusion_edge.errors import ConfigError, UnknownHeadError
 from adfusion_edge.tokenizer import IGNORE_INDEX
 

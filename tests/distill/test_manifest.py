@@ -2,10 +2,10 @@ import json
 from pathlib import Path
 
 import pytest
-from adfusion_edge.distill.data.manifest import read_manifest, write_manifest
-from adfusion_edge.distill.data.records import AdRecord
 
 from adfusion_edge import schema
+from adfusion_edge.distill.data.manifest import read_manifest, write_manifest
+from adfusion_edge.distill.data.records import AdRecord
 from adfusion_edge.errors import ManifestError, UnknownLabelError
 
 

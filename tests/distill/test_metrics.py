@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from adfusion_edge import schema
 from adfusion_edge.distill.evaluate.metrics import (
     classification_metrics,
     compute_metrics,
@@ -14,8 +16,6 @@ from adfusion_edge.distill.evaluate.metrics import (
     summary_scores,
     table1_row,
 )
-
-from adfusion_edge import schema
 from adfusion_edge.tokenizer import AdTokenizer, span_to_tags
 
 

@@ -7,14 +7,14 @@ import io
 import numpy as np
 import pytest
 import torch
+from model_fixtures import PRE, TEXT, build, make_batch, run
+
+from adfusion_edge import schema
 from adfusion_edge.distill.losses import LossWeights, compute_losses
 from adfusion_edge.distill.models import registry
 from adfusion_edge.distill.models.adfusionnet import ABLATION_PRESETS, AUX_HEADS, CPU_SCALE, AdFusionNetConfig
 from adfusion_edge.distill.models.resnet import ResNet18, feature_sizes, load_imagenet_weights
 from adfusion_edge.distill.models.text_encoders import TextEncoder, TextEncoderConfig, tokenizer_path_for
-from model_fixtures import PRE, TEXT, build, make_batch, run
-
-from adfusion_edge import schema
 from adfusion_edge.errors import ConfigError
 from adfusion_edge.tokenizer import AdTokenizer
 

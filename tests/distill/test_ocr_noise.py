@@ -2,6 +2,7 @@ import math
 
 import numpy as np
 import pytest
+
 from adfusion_edge.distill.data.ocr_noise import MIN_INTACT, augment
 
 TEXT = "Hot pizza 50% OFF today only!\nOrder Now at Slice Club\nFree delivery"

@@ -4,12 +4,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from adfusion_edge.distill.data import pitt
-from adfusion_edge.distill.data.manifest import read_manifest
 from PIL import Image
 
 from adfusion_edge import schema
 from adfusion_edge.cli import main
+from adfusion_edge.distill.data import pitt
+from adfusion_edge.distill.data.manifest import read_manifest
 from adfusion_edge.errors import ManifestError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pitt"

@@ -8,6 +8,10 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
+from model_fixtures import make_batch, run
+from student_fixtures import randomize_norms, tiny_student
+
+from adfusion_edge import schema
 from adfusion_edge.distill.latency import (
     OrtTimer,
     compare_latency,
@@ -25,10 +29,6 @@ from adfusion_edge.distill.pruning import (
     rebuild_verified,
 )
 from adfusion_edge.distill.train.checkpoint import load_model, save_model
-from model_fixtures import make_batch, run
-from student_fixtures import randomize_norms, tiny_student
-
-from adfusion_edge import schema
 from adfusion_edge.errors import ConfigError
 
 

@@ -1,4 +1,5 @@
 import pytest
+
 from adfusion_edge.distill.data.records import AdRecord
 from adfusion_edge.distill.data.shards import (
     iter_split,
@@ -7,7 +8,6 @@ from adfusion_edge.distill.data.shards import (
     write_manifest,
     write_shard,
 )
-
 from adfusion_edge.errors import ConfigError, UnknownLabelError
 
 

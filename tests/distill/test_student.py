@@ -9,13 +9,13 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-from adfusion_edge.distill.latency import count_macs, example_inputs, export_onnx_bytes
-from adfusion_edge.distill.models import registry
-from adfusion_edge.distill.models.student import StudentConfig, StudentModel
 from model_fixtures import PRE, make_batch, run
 from student_fixtures import TINY_STUDENT, randomize_norms, tiny_student
 
 from adfusion_edge import schema
+from adfusion_edge.distill.latency import count_macs, example_inputs, export_onnx_bytes
+from adfusion_edge.distill.models import registry
+from adfusion_edge.distill.models.student import StudentConfig, StudentModel
 from adfusion_edge.errors import ConfigError
 from adfusion_edge.preprocess import PreprocessConfig
 

@@ -6,16 +6,16 @@ import json
 from pathlib import Path
 
 import pytest
-from adfusion_edge.distill.evaluate.metrics import summary_scores
-from adfusion_edge.distill.evaluate.plots import figure1, figure2, sweep_points
-from adfusion_edge.distill.evaluate.suite import SuiteConfig, plan, run_suite
-from adfusion_edge.distill.evaluate.tables import RunResult, table1, table2, write_tables
 from model_fixtures import TINY
 from PIL import Image
 from train_fixtures import make_corpus, one_thread, tiny_config  # noqa: F401 (fixture)
 
 from adfusion_edge import schema
 from adfusion_edge.cli import main as cli_main
+from adfusion_edge.distill.evaluate.metrics import summary_scores
+from adfusion_edge.distill.evaluate.plots import figure1, figure2, sweep_points
+from adfusion_edge.distill.evaluate.suite import SuiteConfig, plan, run_suite
+from adfusion_edge.distill.evaluate.tables import RunResult, table1, table2, write_tables
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

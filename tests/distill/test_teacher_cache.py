@@ -8,6 +8,9 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from student_fixtures import tiny_student
+from train_fixtures import make_corpus
+
 from adfusion_edge.distill.data.dataset import AdCollate, AdDataset
 from adfusion_edge.distill.data.tokenizer_train import train_wordpiece
 from adfusion_edge.distill.distill_losses import TEACHER_KEYS
@@ -21,9 +24,6 @@ from adfusion_edge.distill.teacher_cache import (
     load_teacher_cache,
     teacher_hash,
 )
-from student_fixtures import tiny_student
-from train_fixtures import make_corpus
-
 from adfusion_edge.tokenizer import AdTokenizer
 
 

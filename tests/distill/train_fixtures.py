@@ -12,13 +12,13 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from model_fixtures import ADS, TINY, make_image
+
+from adfusion_edge import schema
 from adfusion_edge.distill.data import shards
 from adfusion_edge.distill.data.records import AdRecord
 from adfusion_edge.distill.data.tokenizer_train import train_wordpiece
 from adfusion_edge.distill.train.config import TrainConfig
-from model_fixtures import ADS, TINY, make_image
-
-from adfusion_edge import schema
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
 import pytest
-from adfusion_edge.export.formats import FORMATS, OPTIONS, get_format
-from adfusion_edge.runtimes.auto import backend_for_file
 
 from adfusion_edge.errors import UnknownFormatError
+from adfusion_edge.export.formats import FORMATS, OPTIONS, get_format
+from adfusion_edge.runtimes.auto import backend_for_file
 
 
 def test_table_lists_the_three_formats():

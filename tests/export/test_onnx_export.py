@@ -5,14 +5,14 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
-from adfusion_edge.export import parity
-from adfusion_edge.export.exporter import ort_outputs, torch_outputs
-from adfusion_edge.export.onnx_writer import export_onnx, graph_io
 from bundle_fixtures import PRE, ad_feeds, tiny_student
 from tiny_model import TinyAdModel, TinyConfig
 
 from adfusion_edge import schema
 from adfusion_edge.errors import ConfigError
+from adfusion_edge.export import parity
+from adfusion_edge.export.exporter import ort_outputs, torch_outputs
+from adfusion_edge.export.onnx_writer import export_onnx, graph_io
 
 
 def _tiny():

@@ -3,14 +3,14 @@
 import numpy as np
 import onnx
 import pytest
+from bundle_fixtures import ad_feeds, tiny_artifacts, tiny_student  # noqa: F401 - fixtures
+
+from adfusion_edge.bundle import load_bundle
 from adfusion_edge.export import graph_rules, parity
 from adfusion_edge.export.calibration import load_ads
 from adfusion_edge.export.exporter import export_bundle, ort_outputs
 from adfusion_edge.export.onnx_writer import export_onnx
 from adfusion_edge.export.quantize import QuantConfig, quantize_onnx
-from bundle_fixtures import ad_feeds, tiny_artifacts, tiny_student  # noqa: F401 - fixtures
-
-from adfusion_edge.bundle import load_bundle
 from adfusion_edge.tokenizer import AdTokenizer
 
 # Everything static, nothing excluded, calibrated on black images with empty text: activation
@@ -83,9 +83,10 @@ def _black_calibration_corpus(root, real_corpus):
     import io
     import shutil
 
+    from PIL import Image
+
     from adfusion_edge.distill.data.records import AdRecord
     from adfusion_edge.distill.data.shards import load_manifest, shard_path, write_manifest, write_shard
-    from PIL import Image
 
     buf = io.BytesIO()
     Image.new("RGB", (64, 64)).save(buf, "PNG")

@@ -5,11 +5,11 @@ import importlib.util
 import json
 
 import pytest
-from adfusion_edge.export.exporter import export_bundle
-from adfusion_edge.runtimes.tensorrt_backend import TensorRTBackend, check_sidecar
 from bundle_fixtures import tiny_artifacts  # noqa: F401 - fixture
 
 from adfusion_edge.errors import BackendUnavailableError, BundleError
+from adfusion_edge.export.exporter import export_bundle
+from adfusion_edge.runtimes.tensorrt_backend import TensorRTBackend, check_sidecar
 
 HAS_TRT = importlib.util.find_spec("tensorrt") is not None
 needs_trt = pytest.mark.skipif(not HAS_TRT, reason="tensorrt not installed")

@@ -2,15 +2,15 @@
 
 import pytest
 import torch
-from adfusion_edge.export import parity
-from adfusion_edge.export.exporter import export_bundle, torch_outputs
-from adfusion_edge.export.torchscript_writer import export_torchscript
-from adfusion_edge.runtimes.torchscript_backend import TorchScriptBackend
 from bundle_fixtures import PRE, ad_feeds, tiny_artifacts, tiny_student  # noqa: F401 - fixtures
 from tiny_model import TinyAdModel, TinyConfig
 
 from adfusion_edge import schema
 from adfusion_edge.bundle import load_bundle
+from adfusion_edge.export import parity
+from adfusion_edge.export.exporter import export_bundle, torch_outputs
+from adfusion_edge.export.torchscript_writer import export_torchscript
+from adfusion_edge.runtimes.torchscript_backend import TorchScriptBackend
 
 
 @pytest.mark.parametrize("make", [lambda: TinyAdModel(TinyConfig(), PRE).eval(), tiny_student], ids=["tiny", "student"])

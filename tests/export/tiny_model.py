@@ -15,10 +15,10 @@ import math
 from dataclasses import dataclass
 
 import torch
-from adfusion_edge.distill.models.base import AdModel, HeadSet
 from torch import nn
 
 from adfusion_edge import schema
+from adfusion_edge.distill.models.base import AdModel, HeadSet
 from adfusion_edge.preprocess import PreprocessConfig
 
 

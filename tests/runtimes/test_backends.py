@@ -9,14 +9,14 @@ import onnxruntime as ort
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from adfusion_edge.runtimes import device as devices  # noqa: E402
-from adfusion_edge.runtimes.auto import AutoBackend, backend_for_file  # noqa: E402
-from adfusion_edge.runtimes.onnxruntime_backend import OnnxRuntimeBackend  # noqa: E402
 from bundle_fixtures import ad_feeds, fp32_bundle, tiny_artifacts  # noqa: E402, F401 - fixtures
 
 from adfusion_edge import schema  # noqa: E402
 from adfusion_edge.bundle import load_bundle  # noqa: E402
 from adfusion_edge.errors import BackendUnavailableError, UnknownFormatError  # noqa: E402
+from adfusion_edge.runtimes import device as devices  # noqa: E402
+from adfusion_edge.runtimes.auto import AutoBackend, backend_for_file  # noqa: E402
+from adfusion_edge.runtimes.onnxruntime_backend import OnnxRuntimeBackend  # noqa: E402
 
 HAS_CUDA = "CUDAExecutionProvider" in ort.get_available_providers()
 

@@ -13,7 +13,6 @@ import json
 import os
 
 from adfusion_edge.distill.data.adsynth.config import SynthConfig
-
 from adfusion_edge.errors import ConfigError
 
 

@@ -12,7 +12,6 @@ from typing import Any
 
 from adfusion_edge.distill.data.adsynth import fonts as _fonts
 from adfusion_edge.distill.data.adsynth import layouts as _layouts
-
 from adfusion_edge.errors import ConfigError
 
 GENERATOR = "adsynth"

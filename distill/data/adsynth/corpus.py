@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 import PIL
 import pyarrow.parquet as pq
+
 from adfusion_edge.distill.data.adsynth import fonts, glyphs
 from adfusion_edge.distill.data.adsynth.config import GENERATOR, GENERATOR_VERSION, SPLITS, SynthConfig
 from adfusion_edge.distill.data.adsynth.generator import generate_ad
 from adfusion_edge.distill.data.shards import shard_path, write_manifest, write_shard
-
 from adfusion_edge.errors import ConfigError
 
 CONFIG_FILE = "adsynth_config.json"

@@ -27,6 +27,7 @@ import hashlib
 import io
 import random
 
+from adfusion_edge import schema
 from adfusion_edge.distill.data.adsynth import (
     colours,
     compose,
@@ -40,11 +41,10 @@ from adfusion_edge.distill.data.adsynth import (
 )
 from adfusion_edge.distill.data.adsynth.config import SPLITS, SynthConfig
 from adfusion_edge.distill.data.records import AdRecord
-
-from adfusion_edge import schema
 from adfusion_edge.errors import ConfigError
 
 OBJECT_ORDER = {o: i for i, o in enumerate(schema.OBJECTS)}
+DESIGN_MIN = 320  # canvases smaller than this are rendered at this size, then downscaled
 
 
 def ad_seed(seed: int, split: str, index: int) -> int:
@@ -64,11 +64,15 @@ def generate_ad(cfg: SynthConfig, split: str, index: int) -> AdRecord:
         raise ConfigError(f"index: must be a non-negative integer, got {index!r}")
     rng = random.Random(ad_seed(cfg.seed, split, index))
     sc = scenario.sample(rng, cfg, split)
-    plan = layouts.make(sc.layout, rng, cfg.size)
+    # Small canvases are designed at DESIGN_MIN px and downscaled, so layouts keep legible proportions.
+    design = max(cfg.size, DESIGN_MIN)
+    plan = layouts.make(sc.layout, rng, design)
     pal = style.palette(rng, sc, plan.solid_only)
     cp = compose.compose(rng, sc, plan)
     heading, body = fonts.family(sc.heading_font), fonts.family(sc.body_font)
-    out = render.render(rng, cfg.size, plan, pal, cp, sc, heading, body, cfg.max_clutter)
+    out = render.render(rng, design, plan, pal, cp, sc, heading, body, cfg.max_clutter)
+    if design != cfg.size:
+        render.downscale(out, cfg.size)
 
     dom, shares = colours.dominant_colour(out.image)  # the final rendered pixels
     blocks = render.reading_order(out.blocks)

@@ -81,7 +81,7 @@ def base_glyph(ch: str) -> Image.Image:
 SIZE_STEP = 4  # sprite sizes snap down to multiples of this, so resized bitmaps can be cached
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=1024)  # ~40 MB at most
 def _scaled(ch: str, size: int) -> Image.Image:
     base = base_glyph(ch)
     w, h = base.size

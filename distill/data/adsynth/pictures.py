@@ -14,12 +14,13 @@ from __future__ import annotations
 import math
 import random
 
+from PIL import Image, ImageDraw
+
 from adfusion_edge.distill.data.adsynth import glyphs
 from adfusion_edge.distill.data.adsynth.colours import RGB_T, shade
 from adfusion_edge.distill.data.adsynth.copybank import NEUTRAL_OBJECTS
 from adfusion_edge.distill.data.adsynth.layouts import Box
 from adfusion_edge.distill.data.adsynth.style import Palette
-from PIL import Image, ImageDraw
 
 
 def _ibox(b: Box) -> tuple[int, int, int, int]:

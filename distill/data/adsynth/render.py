@@ -20,6 +20,8 @@ import random
 from dataclasses import dataclass, field
 
 import numpy as np
+from PIL import Image, ImageDraw
+
 from adfusion_edge.distill.data.adsynth import backgrounds, pictures
 from adfusion_edge.distill.data.adsynth.colours import RGB_T, contrast, luminance, luminance_map, shade
 from adfusion_edge.distill.data.adsynth.compose import Copy
@@ -28,7 +30,6 @@ from adfusion_edge.distill.data.adsynth.layouts import SIZE_RANGE, Box, Plan, Sl
 from adfusion_edge.distill.data.adsynth.scenario import Scenario
 from adfusion_edge.distill.data.adsynth.style import Palette
 from adfusion_edge.distill.data.adsynth.textdraw import Fitted, draw_block, fit, fit_at, snap_size
-from PIL import Image, ImageDraw
 
 BLACK, WHITE = (0, 0, 0), (255, 255, 255)
 FLOOR_PX = 12  # smallest text size at 320 px (scaled with the canvas), except legal small print
@@ -230,13 +231,8 @@ def _badge(ctx: _Ctx, role: str, texts: list[str], slot: Slot, fam: FontFamily) 
     else:
         ribbon = slot.style == "ribbon"
         mn, mx = _px_range(role, ctx.s, cap=h * 0.62)
-        notch = 0
-        got = None
-        for _ in range(2):
-            notch = int(h * 0.3) if ribbon else 0
-            got = _first_fit(texts, fam.bold, w - 2 * notch - 12, h * 0.78, mn, mx, slot.max_lines)
-            if got is not None:
-                break
+        notch = int(h * 0.3) if ribbon else 0
+        got = _first_fit(texts, fam.bold, w - 2 * notch - 12, h * 0.78, mn, mx, slot.max_lines)
         if got is None:
             return None
         text, f = got
@@ -353,6 +349,22 @@ def render(rng: random.Random, size: int, plan: Plan, pal: Palette, cp: Copy, sc
 
     area = sum((b[2] - b[0]) * (b[3] - b[1]) for _, b in objects) / float(size * size)
     return Rendered(canvas, blocks, objects, n_clutter, min(1.0, area), abstract, dropped)
+
+
+def downscale(out: Rendered, size: int) -> None:
+    """Shrink a rendered ad to ``size`` px in place: image (box filter), boxes and text sizes."""
+    k = size / out.image.width
+
+    def sc(b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        x0, y0 = min(size - 1, int(b[0] * k)), min(size - 1, int(b[1] * k))
+        return (x0, y0, max(x0 + 1, min(size, math.ceil(b[2] * k))), max(y0 + 1, min(size, math.ceil(b[3] * k))))
+
+    out.image = out.image.resize((size, size), Image.BOX)
+    out.objects = [(label, sc(b)) for label, b in out.objects]
+    for blk in out.blocks:
+        blk.box = sc(blk.box)
+        blk.line_boxes = [sc(b) for b in blk.line_boxes]
+        blk.px = max(1, round(blk.px * k))
 
 
 def reading_order(blocks: list[Block]) -> list[Block]:

@@ -24,9 +24,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from adfusion_edge.distill.data.adsynth.config import SynthConfig
-
 from adfusion_edge import schema
+from adfusion_edge.distill.data.adsynth.config import SynthConfig
 
 EMOTIONS = schema.head("emotion").labels
 AUDIENCES = schema.head("audience").labels

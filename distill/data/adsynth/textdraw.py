@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from adfusion_edge.distill.data.adsynth.fonts import get_font
 from PIL import Image, ImageDraw
+
+from adfusion_edge.distill.data.adsynth.fonts import get_font
 
 # Pixel sizes text may take (about 8% apart); other sizes snap down to one of these.
 SIZE_LADDER: tuple[int, ...] = (

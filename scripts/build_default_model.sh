@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Build the default model shipped in adfusion_edge/models/default/ from scratch, reproducibly:
+# AdSynth corpus -> WordPiece tokenizer -> CPU-scale teacher -> distilled student -> pruned by
+# measured ORT latency + KD fine-tune -> INT8 ONNX bundle (parity-gated). Every step resumes
+# where it stopped if re-run. About 1-2 hours on 2 CPU cores; set RUNS to keep runs elsewhere.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-runs}
+CORPUS=$RUNS/corpus12k
+mkdir -p "$RUNS"
+[ -e runs ] || ln -s "$RUNS" runs  # the configs name runs/corpus12k
+
+adfusion-edge data synth --n 12000 --out "$CORPUS" --workers 2 --seed 0
+adfusion-edge data tokenizer "$CORPUS" --out "$CORPUS/tokenizer.json" --vocab-size 4000
+adfusion-edge train --config configs/teacher_cpu.yaml --out "$RUNS/teacher"
+adfusion-edge distill --teacher "$RUNS/teacher" --config configs/student_cpu.yaml --out "$RUNS/student"
+adfusion-edge prune --model "$RUNS/student" --target latency=0.8 --out "$RUNS/student_pruned" \
+  --finetune-steps 400 --config configs/student_cpu.yaml --teacher "$RUNS/teacher"
+rm -rf adfusion_edge/models/default
+adfusion-edge export --model "$RUNS/student_pruned" --format onnx --int8 --calib "$CORPUS" \
+  --out adfusion_edge/models/default
