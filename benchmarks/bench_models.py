@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import json
 import os
 import warnings
 from collections.abc import Callable, Sequence
@@ -191,6 +192,15 @@ class ModelZoo:
         self.sources["pruned_student"] = (f"registry `student` pruned by distill.pruning.prune_student to "
                                           f"params<={PRUNE_PARAMS} x original (no checkpoint given)")
         return result.model.eval()
+
+    def identity(self, key: str) -> dict[str, Any] | None:
+        """{"name", "config", "preprocess"} of model ``key`` as a checkpoint's model.json stores it,
+        so the report can tell whether an evaluated checkpoint is the model that was timed."""
+        describe = getattr(self.model(key), "describe", None)
+        if describe is None:
+            return None
+        d = json.loads(json.dumps(describe(), default=list))  # tuples -> lists, as in model.json
+        return {k: d.get(k) for k in ("name", "config", "preprocess")}
 
     def batch(self, key: str, n: int) -> dict[str, np.ndarray]:
         """A real batch of ``n`` ads for model ``key``: inputs + targets per the data contract.

@@ -4,7 +4,8 @@ Options (also passed by ``adfusion-edge benchmark``):
     --bench-quick               small run: batch sizes {1, 8}, small models only, few rounds
     --bench-epoch-size N        samples per training epoch for the time-per-epoch estimate
     --bench-checkpoint KEY=DIR  measure a checkpoint instead of a registry build (repeatable;
-                                the pruned student is only measured from one)
+                                without one the pruned student is the registry student run
+                                through distill.pruning.prune_student)
     --bench-bundle DIR          bundle for the end-to-end suite
 
 Thread counts are fixed here (torch and ONNX Runtime intra-op = THREADS) and written into the

@@ -12,9 +12,12 @@ Accuracy comes from the evaluation's JSON files, by this path convention:
     <reports>/<name>/<split>.<backend>.metrics.json  the same split run through an exported backend
                                                      (backend as in this report: ort-fp32, ort-int8)
 
-``<name>`` is a benchmark model key (teacher, student, pruned_student, image_cnn, text_bert,
-early_fusion) or a registry name (adfusionnet, adfusionnet_no_xattn, ...); ``<split>`` is ``test``
-unless ``--split`` says otherwise. The files are what distill/evaluate/evaluator.write_results writes.
+at any depth below ``<reports>`` (``adfusion-edge evaluate --out reports/eval`` writes
+``reports/eval/<run>/<split>.metrics.json``). ``<name>`` is a benchmark model key (teacher, student,
+pruned_student, image_cnn, text_bert, early_fusion) or a registry/run name (adfusionnet,
+adfusionnet_no_xattn, ...); ``<split>`` is ``test`` unless ``--split`` says otherwise. The files are
+what distill/evaluate/evaluator.write_results writes. The quality-vs-latency plot pairs a score with a
+latency only when the evaluated checkpoint (its model.json) is the model this run timed.
 """
 
 from __future__ import annotations
@@ -43,7 +46,8 @@ from report_sections import (  # noqa: E402
     system_section,
 )
 
-__all__ = ["PAPER_TABLE4", "REQUIRED_SECTIONS", "BenchRun", "ratio", "write_report", "load_quality"]
+__all__ = ["PAPER_TABLE4", "REQUIRED_SECTIONS", "BenchRun", "ratio", "write_report", "load_quality",
+           "pareto_points"]
 REQUIRED_SECTIONS = ("System", "Efficiency", "Paper Table 4 beside ours", "Latency and throughput",
                      "Ratios measured in one run", "Peer baseline", "Pipeline stages", "Accuracy",
                      "Quality vs latency", "GPU", "Skipped")
@@ -186,7 +190,8 @@ def write_report(json_path: str | Path, out: str | Path, reports_dir: str | Path
     reports_dir = Path(reports_dir) if reports_dir else Path(__file__).resolve().parent.parent / "reports"
     quality = load_quality(reports_dir, split)
     latency_png = report_plots.latency_vs_batch(run, plots_dir / "latency_vs_batch.png")
-    pareto_png = report_plots.quality_vs_latency(run, quality, plots_dir / "quality_vs_latency.png")
+    points, unpaired = pareto_points(run, quality)
+    pareto_png = report_plots.quality_vs_latency(points, plots_dir / "quality_vs_latency.png")
     mode = "quick (--quick: batch sizes 1 and 8, small models, few rounds)" if run.run.get("quick") else "full"
     parts = [
         "# adfusion-edge benchmark report\n",
@@ -203,7 +208,7 @@ def write_report(json_path: str | Path, out: str | Path, reports_dir: str | Path
         peer_section(run, PEER_KEY, ratio),
         stages_section(run),
         accuracy_section(quality, reports_dir, split),
-        _pareto_section(pareto_png, out.parent, quality),
+        _pareto_section(pareto_png, out.parent, unpaired),
         gpu_section(run),
         skipped_section(run),
     ]
@@ -211,13 +216,50 @@ def write_report(json_path: str | Path, out: str | Path, reports_dir: str | Path
     return out
 
 
-def _pareto_section(png: Path | None, base: Path, quality: dict) -> str:
+def _pareto_section(png: Path | None, base: Path, unpaired: list[str]) -> str:
     head = "## Quality vs latency\n\n"
+    why = "".join(f"- not plotted: {u}\n" for u in unpaired)
     if png is None:
-        return head + ("_Skipped: no evaluation JSONs matched a measured model/backend "
-                       "(see the path convention in the Accuracy section)._\n")
-    return head + (f"Table 1 overall score (x100) against batch-1 p50 latency; the Pareto front is "
-                   f"drawn as a line.\n\n![quality vs latency]({png.relative_to(base).as_posix()})\n")
+        return head + ("_Skipped: no evaluated checkpoint is a model this run timed "
+                       "(see the path convention in the Accuracy section)._\n\n" + why)
+    return head + ("Table 1 overall score (x100) against batch-1 p50 latency of the same model (same registry "
+                   "name, config and preprocessing); the Pareto front is the dashed line.\n\n"
+                   f"![quality vs latency]({png.relative_to(base).as_posix()})\n\n" + why)
+
+
+def _checkpoint_identity(metrics: dict[str, Any]) -> dict[str, Any] | None:
+    """{"name", "config", "preprocess"} of the checkpoint an evaluation ran on, from its model.json."""
+    f = Path(str(metrics.get("checkpoint", ""))) / "model.json"
+    try:
+        ident = json.loads(f.read_text())
+    except (OSError, ValueError):
+        return None
+    return {k: ident.get(k) for k in ("name", "config", "preprocess")}
+
+
+def pareto_points(run: BenchRun, quality: dict[tuple[str, str], dict[str, Any]]
+                  ) -> tuple[list[tuple[float, float, str]], list[str]]:
+    """(p50 ms at batch 1, overall x100, label) for evaluations of exactly the models this run timed.
+
+    A score is only paired with a latency when the evaluated checkpoint's model.json (name, config,
+    preprocessing) equals the timed model's: a CPU-scale trained teacher must not borrow the
+    paper-size teacher's latency. Returns the points and, for the rest, why they were left out.
+    """
+    by_registry = {s.registry: s.key for s in SPECS if s.registry}
+    points, unpaired = [], []
+    for (name, backend), metrics in sorted(quality.items()):
+        key = name if name in SPEC_BY_KEY else by_registry.get(name, name)
+        row = run.row(key, backend, 1)
+        if metrics.get("overall") is None:
+            unpaired.append(f"{name}/{backend}: no overall score")
+        elif row is None:
+            unpaired.append(f"{name}/{backend}: {key}/{backend} not timed in this run")
+        elif row.get("model_identity") is None or row.get("model_identity") != _checkpoint_identity(metrics):
+            unpaired.append(f"{name}/{backend}: evaluated checkpoint is not the timed model (different or unknown "
+                            f"config; time it with --checkpoint {key}=CHECKPOINT_DIR)")
+        else:
+            points.append((row["p50_ms"], 100.0 * metrics["overall"], f"{name} {backend}"))
+    return points, unpaired
 
 
 def load_quality(reports_dir: Path, split: str) -> dict[tuple[str, str], dict[str, Any]]:
@@ -225,7 +267,8 @@ def load_quality(reports_dir: Path, split: str) -> dict[tuple[str, str], dict[st
     out: dict[tuple[str, str], dict[str, Any]] = {}
     if not reports_dir.is_dir():
         return out
-    for f in sorted(reports_dir.glob(f"*/{split}*.metrics.json")):
+    # Any depth: `adfusion-edge evaluate --out reports/eval` writes reports/eval/<run>/<split>.metrics.json.
+    for f in sorted(reports_dir.rglob(f"{split}*.metrics.json")):
         middle = f.name[len(split):-len(".metrics.json")]
         if middle and not middle.startswith("."):
             continue  # another split whose name starts like this one ("test" vs "test_shift")

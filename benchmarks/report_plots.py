@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import matplotlib
 
@@ -40,14 +39,8 @@ def latency_vs_batch(run, path: Path) -> Path | None:
     return path
 
 
-def quality_vs_latency(run, quality: dict[tuple[str, str], dict[str, Any]], path: Path) -> Path | None:
-    """Table 1 overall score vs batch-1 p50 latency for every (model, backend) with both; Pareto line."""
-    points = []
-    for (name, backend), metrics in quality.items():
-        row = run.row(name, backend, 1)
-        if row is None or metrics.get("overall") is None:
-            continue
-        points.append((row["p50_ms"], 100.0 * metrics["overall"], f"{name} {backend}"))
+def quality_vs_latency(points: list[tuple[float, float, str]], path: Path) -> Path | None:
+    """Scatter of (p50 ms at batch 1, Table 1 overall x100, label) with the Pareto front; None if empty."""
     if not points:
         return None
     fig, ax = plt.subplots(figsize=(6.4, 4.4))

@@ -109,7 +109,8 @@ def paper_section(run) -> str:
         m = ours_by_paper.get(paper_row)
         best = run.best(m, "pytorch") if m else None
         train = run.train.get(m) if m else None
-        rows.append((paper_row, num(p, 0), num(t, 0), num(s, 0), num(g, 1), label(run, m) if m else "not measured in this run",
+        ours = label(run, m) if m else "not measured in this run"
+        rows.append((paper_row, num(p, 0), num(t, 0), num(s, 0), num(g, 1), ours,
                      num(best["params"] / 1e6, 2) if best else NA,
                      num(train.get("epoch_minutes"), 1) if train else NA,
                      num(best["samples_per_s"], 1) if best else NA, _gb(best.get("mem_bytes")) if best else NA))
@@ -196,10 +197,14 @@ def stages_section(run) -> str:
 
 def accuracy_section(quality: dict, reports_dir: Path, split: str) -> str:
     head = "## Accuracy (paper Tables 1 and 2)\n\n"
-    convention = (f"Path convention: `<reports>/<name>/<split>.metrics.json` (PyTorch FP32) and "
-                  f"`<reports>/<name>/<split>.<backend>.metrics.json` (exported backends), as written by "
-                  f"distill/evaluate/evaluator.write_results; `<name>` is a model key of this report or a "
-                  f"registry name. Looked in `{reports_dir}` for split `{split}`.\n")
+    repo = Path(__file__).resolve().parent.parent
+    shown = reports_dir.resolve()
+    shown = shown.relative_to(repo) if shown.is_relative_to(repo) else shown  # no machine paths in the repo
+    convention = (f"Path convention: `<reports>/**/<name>/<split>.metrics.json` (PyTorch FP32) and "
+                  f"`<reports>/**/<name>/<split>.<backend>.metrics.json` (exported backends), as written by "
+                  f"distill/evaluate/evaluator.write_results (`adfusion-edge evaluate --out reports/...`); "
+                  f"`<name>` is a model key of this report or a registry/run name. Looked in `{shown}` "
+                  f"for split `{split}`.\n")
     if not quality:
         return head + f"_Skipped: no evaluation JSONs found._ {convention}"
     try:
@@ -227,14 +232,16 @@ def _registry_name(name: str) -> str:
 
 
 def gpu_section(run) -> str:
-    cuda = [(label(run, m), b, n, num(r.get("p50_ms")), num(r["samples_per_s"], 1), _gb(r.get("cuda_alloc_bytes")))
-            for (m, b, n), r in sorted(run.inference.items()) if "cuda" in b]
+    cuda = [(label(run, m), b, n, num(r.get("p50_ms")), num(r["samples_per_s"], 1),
+             _gb(r.get("cuda_alloc_bytes"))) for (m, b, n), r in sorted(run.inference.items()) if "cuda" in b]
     gpus, cuda_ok = run.machine.get("gpus", []), run.machine.get("torch_cuda")
     if not cuda:
         what = "No GPU was available on this machine" if not gpus else "No CUDA numbers in this run"
-        return (f"## GPU\n\n{what} (nvidia-smi: {'; '.join(gpus) if gpus else 'not found'}; "
-                f"torch.cuda.is_available(): {'not recorded' if cuda_ok is None else cuda_ok}), so no CUDA numbers are reported. The model suite "
-                "adds a `pytorch-cuda` backend automatically where CUDA is available.\n")
+        smi = "; ".join(gpus) if gpus else "not found"
+        avail = "not recorded" if cuda_ok is None else cuda_ok
+        return (f"## GPU\n\n{what} (nvidia-smi: {smi}; torch.cuda.is_available(): {avail}), so no CUDA "
+                "numbers are reported. The model suite adds a `pytorch-cuda` backend automatically where "
+                "CUDA is available.\n")
     return "## GPU\n\n" + md_table(("Model", "Backend", "Batch", "p50 (ms)", "Samples/s",
                                      "torch CUDA peak allocated (GB)"), cuda)
 

@@ -9,21 +9,13 @@ measured train-step throughput scaled to ``--bench-epoch-size`` samples.
 from __future__ import annotations
 
 import pytest
+import sysinfo
 from bench_config import batch_sizes, is_quick
 from bench_models import BACKENDS, PRECISION, SPEC_BY_KEY, SPECS, Unavailable
 from bench_train import make_train_step
 from bench_util import peak_rss_delta, record, timed
 
 TRAIN_BATCH, QUICK_TRAIN_BATCH = 32, 8  # the paper's batch size; quick runs use a small one
-
-
-def _cuda() -> bool:
-    try:
-        import torch
-
-        return torch.cuda.is_available()
-    except ImportError:
-        return False
 
 
 def _cuda_peak(fn) -> int:
@@ -43,7 +35,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     specs = _specs(metafunc.config)
     if "backend" in metafunc.fixturenames:
         # CUDA rows only where a GPU exists: the report's GPU section says when there was none.
-        backends = BACKENDS + (("pytorch-cuda",) if _cuda() else ())
+        backends = BACKENDS + (("pytorch-cuda",) if sysinfo.torch_cuda() else ())
         params = [(s.key, b, n) for s in specs for b in backends for n in batch_sizes(metafunc.config)]
         metafunc.parametrize("model_key,backend,batch", params, ids=[f"{k}-{b}-b{n}" for k, b, n in params])
     elif "model_key" in metafunc.fixturenames:
@@ -68,7 +60,8 @@ def test_inference(benchmark, model_zoo, quick: bool, model_key: str, backend: s
     record(benchmark, batch, suite="models", kind="inference", model=model_key, label=spec.label,
            paper_row=spec.paper_row, backend=backend, precision=PRECISION[backend], params=runner.params,
            size_bytes=runner.size_bytes, mem_bytes=mem, source=runner.source,
-           model_source=model_zoo.sources.get(model_key, ""), **extra)
+           model_source=model_zoo.sources.get(model_key, ""), model_identity=model_zoo.identity(model_key),
+           **extra)
 
 
 def test_train_step(benchmark, model_zoo, quick: bool, request, model_key: str) -> None:

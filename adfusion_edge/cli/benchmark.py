@@ -89,14 +89,20 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out).resolve() if args.out else bench / "REPORT.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     json_path = out.with_suffix(".json")
-    json_path.unlink(missing_ok=True)  # a stale JSON must not become this run's report
-    cmd = pytest_command(bench, json_path, args)
+    # pytest-benchmark creates its JSON file at start and fills it at the end: write to a temporary
+    # name and move it into place only when complete, so an interrupted run leaves the previous
+    # report's data intact instead of an empty file.
+    partial = json_path.with_name(f".{json_path.name}.partial")
+    partial.unlink(missing_ok=True)
+    cmd = pytest_command(bench, partial, args)
     print(f"adfusion-edge benchmark: {'quick' if args.quick else 'full'} run of {bench}", flush=True)
     # The repo root as cwd: pytest picks up pyproject's settings and the suites' relative imports.
     rc = subprocess.call(cmd, cwd=bench.parent, env=dict(os.environ))
-    if not json_path.is_file():
-        print(f"adfusion-edge benchmark: pytest exited {rc} without writing {json_path}", file=sys.stderr)
+    if not partial.is_file() or partial.stat().st_size == 0:
+        print(f"adfusion-edge benchmark: pytest exited {rc} without writing benchmark data", file=sys.stderr)
+        partial.unlink(missing_ok=True)
         return rc or 1
+    os.replace(partial, json_path)
     sys.path.insert(0, str(bench))
     report = importlib.import_module("report")
     written = report.write_report(json_path, out, args.reports, args.split)

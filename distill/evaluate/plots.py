@@ -51,6 +51,9 @@ def figure1(runs: Sequence[RunResult], split: str, path: str | os.PathLike) -> P
 
 def sweep_points(runs: Sequence[RunResult], split: str) -> dict[str, list[tuple[float, float]]]:
     """weight -> sorted (value, overall) points; see the module docstring for which runs count."""
+    # A checkpoint evaluated without its run config has unknown loss weights: it cannot be placed
+    # on a weight axis, so it takes no part in the sweep (it still appears in the tables).
+    runs = [r for r in runs if all(w in r.loss for w in WEIGHTS)]
     base = next((r for r in runs if r.tags.get("ablation") == "full"), None) or next(
         (r for r in runs if r.model == "adfusionnet" and not r.tags), None)
     if base is None:

@@ -104,6 +104,10 @@ def test_quick_report_sysinfo_and_raw_json(quick_run: Path) -> None:
 
 # ---- report.py on a synthetic run --------------------------------------------------------------
 
+IDENTITY = {"name": "adfusionnet", "config": {"text_dim": 768, "block_out": [24, 32]},
+            "preprocess": {"image_size": 160}}
+
+
 def _row(model, backend, batch, p50, sps, size=None, mem=None, params=1_000_000, **extra) -> dict:
     info = {"suite": "models", "kind": "inference", "model": model, "backend": backend, "batch": batch,
             "precision": "int8" if "int8" in backend else "fp32", "p50_ms": p50, "p99_ms": p50 * 1.5,
@@ -114,7 +118,8 @@ def _row(model, backend, batch, p50, sps, size=None, mem=None, params=1_000_000,
 @pytest.fixture
 def synthetic(tmp_path: Path) -> Path:
     benchmarks = [
-        _row("teacher", "pytorch", 1, 40.0, 25.0, size=400e6, mem=2e9, params=60e6, paper_row="Our Model"),
+        _row("teacher", "pytorch", 1, 40.0, 25.0, size=400e6, mem=2e9, params=60e6, paper_row="Our Model",
+             model_identity=IDENTITY),
         _row("teacher", "pytorch", 8, 160.0, 50.0, size=400e6, mem=3e9, params=60e6, paper_row="Our Model"),
         _row("teacher", "ort-fp32", 1, 20.0, 50.0, size=240e6, mem=1e9, params=60e6),
         _row("student", "ort-int8", 1, 4.0, 250.0, size=4e6, mem=0.1e9, params=1.5e6),
@@ -153,17 +158,26 @@ def test_table_formatting() -> None:
 
 
 def test_report_from_synthetic_json(synthetic: Path, tmp_path: Path) -> None:
-    reports = tmp_path / "reports"
+    reports = tmp_path / "reports" / "eval"  # evaluate --out reports/eval: one level deeper, still found
     heads = {"sentiment": {"macro_f1": 0.7}, "emotion": {"macro_f1": 0.6}, "theme": {"accuracy": 0.8}}
-    metrics = {"heads": heads, "engagement_accuracy": 0.5, "overall": 0.65, "all_heads": 0.55}
-    for name, suffix, overall in (("teacher", "", 0.65), ("student", ".ort-int8", 0.6), ("student", "", 0.62)):
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    (ckpt / "model.json").write_text(json.dumps({**IDENTITY, "format_version": 1}))
+    metrics = {"heads": heads, "engagement_accuracy": 0.5, "overall": 0.65, "all_heads": 0.55,
+               "checkpoint": str(ckpt)}
+    for name, suffix, overall in (("adfusionnet", "", 0.65), ("student", ".ort-int8", 0.6), ("student", "", 0.62)):
         (reports / name).mkdir(parents=True, exist_ok=True)
         (reports / name / f"test{suffix}.metrics.json").write_text(json.dumps({**metrics, "overall": overall}))
-    (reports / "teacher" / "test_shift.metrics.json").write_text(json.dumps(metrics))  # another split: ignored
-    quality = bench_report.load_quality(reports, "test")
-    assert set(quality) == {("teacher", "pytorch"), ("student", "ort-int8"), ("student", "pytorch")}
+    (reports / "adfusionnet" / "test_shift.metrics.json").write_text(json.dumps(metrics))  # other split: ignored
+    quality = bench_report.load_quality(tmp_path / "reports", "test")
+    assert set(quality) == {("adfusionnet", "pytorch"), ("student", "ort-int8"), ("student", "pytorch")}
+    run = bench_report.BenchRun.load(synthetic)
+    points, unpaired = bench_report.pareto_points(run, quality)
+    # Only the teacher's evaluated checkpoint is the timed model; the student rows carry no identity.
+    assert points == [(40.0, 65.0, "adfusionnet pytorch")]
+    assert len(unpaired) == 2 and all("student" in u for u in unpaired)
 
-    out = bench_report.write_report(synthetic, tmp_path / "out" / "REPORT.md", reports, "test")
+    out = bench_report.write_report(synthetic, tmp_path / "out" / "REPORT.md", tmp_path / "reports", "test")
     md = out.read_text()
     assert_numbers_parse(md)
     for section in bench_report.REQUIRED_SECTIONS:

@@ -127,3 +127,11 @@ def test_suite_plan_and_tiny_end_to_end(corpus, tmp_path):
     assert "adfusion-edge train --config" in report and "python scripts/train_all.py" in report
     assert "Ours (AdFusionNet)" in report and "samples/s" in report
     assert (tmp_path / "rep" / "figure1_test.png").is_file()
+
+
+def test_sweep_ignores_runs_without_loss_weights():
+    # A checkpoint evaluated without its run config (no loss weights) must not crash Figure 2.
+    from adfusion_edge.distill.evaluate.tables import RunResult
+
+    runs = list(_runs()) + [RunResult(name="bare", model="adfusionnet", splits={"test": {"overall": 0.5}})]
+    assert sweep_points(runs, "test") == sweep_points(_runs(), "test")
