@@ -31,7 +31,7 @@ from torch import nn
 from adfusion_edge.distill.distill_losses import FUSED, DistillWeights, HintProjection, distill_losses
 from adfusion_edge.distill.models.student import STUDENT_PREPROCESS
 from adfusion_edge.distill.teacher_cache import TeacherCollate, ensure_teacher_cache
-from adfusion_edge.distill.train.config import TrainConfig, _set_dotted, _split_override
+from adfusion_edge.distill.train.config import TrainConfig, read_config_data
 from adfusion_edge.distill.train.loop import MODEL_INPUTS, Trainer, TrainResult, train
 from adfusion_edge.errors import ConfigError
 
@@ -85,27 +85,7 @@ def load_distill_config(path: str | os.PathLike | None, overrides: Sequence[str]
     Raises:
         ConfigError: unreadable file, unknown key or invalid value.
     """
-    data: dict[str, Any] = {}
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"config file not found: {p}")
-        try:
-            if p.suffix in (".yaml", ".yml"):
-                import yaml
-
-                data = yaml.safe_load(p.read_text()) or {}
-            else:
-                data = json.loads(p.read_text())
-        except Exception as e:  # yaml.YAMLError / JSONDecodeError: name the file
-            raise ConfigError(f"{p}: cannot parse config: {e}") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{p}: top level must be a mapping")
-    for item in overrides:
-        _set_dotted(data, *_split_override(item))
-    for key, value in top_level.items():
-        if value is not None:
-            data[key] = value
+    data = read_config_data(path, overrides, **top_level)
     section = data.pop("distill", None) or {}
     data.setdefault("model", {"name": "student"})
     if data["model"].get("name") == "student":

@@ -11,6 +11,7 @@ another. On success the command to run the bundle is printed.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from adfusion_edge.errors import ConfigError
@@ -36,6 +37,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-measure", action="store_true", help="skip the FP32 vs INT8 latency measurement")
 
 
+def _training_provenance(ckpt: Path) -> dict:
+    """What trained the checkpoint, from its run directory: the resolved config (data, steps, batch,
+    losses) and, for distilled students, the distillation settings naming the teacher."""
+    out: dict = {}
+    for name in ("config.json", "distill.json"):
+        path = ckpt.parent / name
+        if path.is_file():
+            try:
+                out[name.removesuffix(".json")] = json.loads(path.read_text())
+            except json.JSONDecodeError:
+                out[name.removesuffix(".json")] = f"unreadable {path}"
+    cfg = out.get("config", {})
+    if isinstance(cfg, dict) and cfg:
+        out["data"] = cfg.get("data")
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -50,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else ckpt.parent / f"{ckpt.name}-{args.format}-{precision}"
     model = load_model(ckpt)
     info = read_meta(ckpt, verify=False).get("info", {})
+    training = _training_provenance(ckpt)
     trt_opts = {k: v for k, v in (("max_batch", args.max_batch), ("workspace_gb", args.workspace_gb),
                                   ("dla_core", args.dla_core)) if v is not None}
     bar = tqdm(desc="export", unit="step", bar_format="{desc}: {n_fmt} steps [{elapsed}] {postfix}")
@@ -64,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
             fallback=args.fallback, opset=args.opset or 17, dynamic_seq=args.dynamic_seq,
             measure=not args.no_measure, calib_limit=args.calib_limit, progress=progress,
             provenance={"checkpoint": str(ckpt), "steps": info.get("step"), "metrics": {"checkpoint": info.get("metrics")},
-                        "data": {"train": info.get("data")}},
+                        "data": {"train": info.get("data") or training.get("data")}, "training": training},
             **trt_opts,
         )
     finally:

@@ -17,5 +17,5 @@ adfusion-edge distill --teacher "$RUNS/teacher" --config configs/student_cpu.yam
 adfusion-edge prune --model "$RUNS/student" --target latency=0.8 --out "$RUNS/student_pruned" \
   --finetune-steps 400 --config configs/student_cpu.yaml --teacher "$RUNS/teacher"
 rm -rf adfusion_edge/models/default
-adfusion-edge export --model "$RUNS/student_pruned" --format onnx --int8 --calib "$CORPUS" \
+adfusion-edge export --model "$RUNS/student_pruned/finetune" --format onnx --int8 --calib "$CORPUS" --calib-limit 800 \
   --out adfusion_edge/models/default

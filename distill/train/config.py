@@ -228,17 +228,14 @@ class TrainConfig:
         os.replace(tmp, path)
 
 
-def load_config(path: str | os.PathLike | None = None, overrides: Sequence[str] = (),
-                **top_level: Any) -> TrainConfig:
-    """Read a YAML/JSON config file (or start from defaults), apply ``key=value`` overrides.
-
-    Args:
-        path: .yaml/.yml/.json file; None starts from the defaults.
-        overrides: Dotted ``key=value`` strings, applied in order.
-        **top_level: Extra top-level overrides from CLI flags (e.g. out_dir), applied last.
+def read_config_data(path: str | os.PathLike | None = None, overrides: Sequence[str] = (),
+                     **top_level: Any) -> dict[str, Any]:
+    """The raw config mapping: a YAML/JSON file (or {}), then dotted ``key=value`` overrides, then
+    ``top_level`` CLI flags. Shared by ``load_config`` and the distillation config (which pops its
+    own ``distill:`` section before building the TrainConfig).
 
     Raises:
-        ConfigError: unreadable file, unknown key or invalid value (the message names the field).
+        ConfigError: missing or unparsable file, or a top level that is not a mapping.
     """
     data: dict[str, Any] = {}
     if path is not None:
@@ -262,6 +259,22 @@ def load_config(path: str | os.PathLike | None = None, overrides: Sequence[str] 
     for key, value in top_level.items():
         if value is not None:
             data[key] = value
+    return data
+
+
+def load_config(path: str | os.PathLike | None = None, overrides: Sequence[str] = (),
+                **top_level: Any) -> TrainConfig:
+    """Read a YAML/JSON config file (or start from defaults), apply ``key=value`` overrides.
+
+    Args:
+        path: .yaml/.yml/.json file; None starts from the defaults.
+        overrides: Dotted ``key=value`` strings, applied in order.
+        **top_level: Extra top-level overrides from CLI flags (e.g. out_dir), applied last.
+
+    Raises:
+        ConfigError: unreadable file, unknown key or invalid value (the message names the field).
+    """
+    data = read_config_data(path, overrides, **top_level)
     return TrainConfig.from_dict(data)
 
 

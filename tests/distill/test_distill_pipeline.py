@@ -21,13 +21,6 @@ from adfusion_edge.preprocess import PreprocessConfig
 PRE = PreprocessConfig(image_size=32, max_tokens=16)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def _config(corpus, out, **top):
     return {

@@ -51,14 +51,6 @@ def _bn_buffers(params: list[str]) -> list[str]:
     return keys
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: on 2 shared cores, 2 spinning OpenMP threads run ~30x slower under load."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 @pytest.fixture(scope="module")
 def batch(tokenizer_file):

@@ -32,14 +32,6 @@ from adfusion_edge.distill.train.checkpoint import load_model, save_model
 from adfusion_edge.errors import ConfigError
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def batch(tokenizer_file):
     return make_batch(tokenizer_file, n=3)

@@ -20,15 +20,6 @@ from adfusion_edge.errors import ConfigError
 from adfusion_edge.preprocess import PreprocessConfig
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: on 2 shared cores, spinning OpenMP threads run far slower under load."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def batch(tokenizer_file):
     return make_batch(tokenizer_file, n=4)

@@ -27,14 +27,6 @@ from adfusion_edge.distill.teacher_cache import (
 from adfusion_edge.tokenizer import AdTokenizer
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     return make_corpus(tmp_path_factory.mktemp("corpus"), {"train": 20, "val": 6})
