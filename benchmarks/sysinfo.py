@@ -21,15 +21,8 @@ PACKAGES = ("python", "torch", "onnxruntime", "numpy", "adfusion-edge", "transfo
             "pytest-benchmark")
 
 
-def cpu_model() -> str:
-    """CPU model name from /proc/cpuinfo (platform.processor() as a fallback off Linux)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+# One implementation of the CPU name lookup: the student report (distill/evaluate/compare.py) uses it too.
+from adfusion_edge.distill.evaluate.compare import cpu_model  # noqa: E402, F401 - re-exported
 
 
 def ram_gb() -> float | None:

@@ -181,7 +181,8 @@ def test_bad_images_raise_typed_errors(analyzer, jpeg_bytes, tmp_path, name):
 def test_text_edge_cases(analyzer, red_png):
     assert analyzer.run(red_png, text="").text == ""
     long = analyzer.run(red_png, text="pizza " * 5000)  # truncated to max_tokens
-    assert long.text.startswith("pizza") and long.monetary.text is None
+    # What a tiny test model predicts is not the SDK's contract; a span, if any, must be cut from the text.
+    assert long.text.startswith("pizza") and (long.monetary.text is None or long.monetary.text in long.text)
     assert analyzer.run(red_png, text="caf\xe9 50% OFF".encode()).text == "caf\xe9 50% OFF"
     with pytest.raises(InvalidTextError, match="UTF-8"):
         analyzer.run(red_png, text=b"\xff\xfe bad")
@@ -266,3 +267,17 @@ def test_ocr_same_line_left_to_right_and_blank_image(analyzer):
     assert res.text == "Hello World"
     blank = analyzer.run(Image.new("RGB", (64, 64), (255, 255, 255)))
     assert blank.text == "" and blank.text_source == "ocr"
+
+
+def test_served_pixels_are_the_training_pixels(analyzer):
+    """The model input must come from preprocess.prepare_image (training, calibration): a 4x
+    larger JPEG takes the draft-decode path there, and a different decode would shift pixels."""
+    from adfusion_edge.preprocess import prepare_image
+
+    size = analyzer.preprocess.image_size
+    rng = np.random.default_rng(3)
+    big = Image.fromarray(rng.integers(0, 255, (size * 4, size * 4, 3), dtype=np.uint8))
+    buf = io.BytesIO()
+    big.save(buf, "JPEG", quality=90)
+    pixels = analyzer._prepare(buf.getvalue(), "text given")[0]
+    np.testing.assert_array_equal(pixels, prepare_image(buf.getvalue(), size))
