@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from adfusion_edge.bundle import sha256_file
 from adfusion_edge.distill.data import shards
 from adfusion_edge.distill.distill_losses import ATTENTION_MAP, TEACHER_KEYS
 from adfusion_edge.errors import CheckpointError
@@ -44,12 +45,6 @@ class TeacherCacheError(CheckpointError):
     """A teacher cache that is missing, incomplete, or made for another teacher / corpus / tokenizer."""
 
 
-def _sha256_file(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def teacher_hash(model: nn.Module) -> str:
@@ -70,7 +65,7 @@ def manifest_hash(corpus: str | os.PathLike) -> str:
     path = Path(corpus) / shards.MANIFEST
     if not path.is_file():
         raise FileNotFoundError(f"no {shards.MANIFEST} in {corpus}: not a shard corpus directory")
-    return _sha256_file(path)
+    return sha256_file(path)
 
 
 def cache_paths(corpus: str | os.PathLike, t_hash: str, split: str, root: str | os.PathLike | None = None
@@ -84,7 +79,7 @@ def cache_paths(corpus: str | os.PathLike, t_hash: str, split: str, root: str | 
 def _expected_meta(teacher_h: str, corpus: str | os.PathLike, split: str, tokenizer: str | os.PathLike,
                    text_source: str) -> dict[str, Any]:
     return {"format_version": FORMAT_VERSION, "teacher_hash": teacher_h, "manifest_hash": manifest_hash(corpus),
-            "tokenizer_hash": _sha256_file(tokenizer), "text_source": text_source, "split": split}
+            "tokenizer_hash": sha256_file(tokenizer), "text_source": text_source, "split": split}
 
 
 class TeacherOutputs:
@@ -191,7 +186,7 @@ def load_teacher_cache(corpus: str | os.PathLike, teacher: nn.Module | str, spli
         if meta.get(key) != want:
             raise TeacherCacheError(f"{meta_file}: {key} is {meta.get(key)!r}, expected {want!r}: the cache was "
                                     "made for another teacher, corpus, tokenizer or text source; rebuild it")
-    if meta.get("tensor_sha256") != _sha256_file(tensor_file):
+    if meta.get("tensor_sha256") != sha256_file(tensor_file):
         raise TeacherCacheError(f"{tensor_file}: contents do not match the sha256 in {meta_file.name}")
     return TeacherOutputs(tensor_file, meta)
 
@@ -251,7 +246,7 @@ def build_teacher_cache(teacher: nn.Module, corpus: str | os.PathLike, split: st
     os.replace(tmp, tensor_file)
     meta = {**_expected_meta(t_hash, corpus, split, tokenizer, text_source),
             "teacher": teacher.describe() if hasattr(teacher, "describe") else None,
-            "count": len(ids), "limit": limit, "keys": sorted(tensors), "tensor_sha256": _sha256_file(tensor_file), "ids": ids}
+            "count": len(ids), "limit": limit, "keys": sorted(tensors), "tensor_sha256": sha256_file(tensor_file), "ids": ids}
     # Metadata last: its presence means the tensor file is complete.
     tmp = meta_file.with_name(meta_file.name + f".tmp{os.getpid()}")
     tmp.write_text(json.dumps(meta))

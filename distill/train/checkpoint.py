@@ -19,7 +19,6 @@ corrupted or edited afterwards.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -33,6 +32,7 @@ import torch
 from torch import nn
 
 from adfusion_edge import schema
+from adfusion_edge.bundle import sha256_file
 from adfusion_edge.errors import CheckpointError
 
 FORMAT_VERSION = 1
@@ -80,12 +80,6 @@ def _fsync_file(path: Path) -> None:
         os.fsync(f.fileno())
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def write_checkpoint_dir(path: str | os.PathLike, writer: Callable[[Path], None],
@@ -101,7 +95,7 @@ def write_checkpoint_dir(path: str | os.PathLike, writer: Callable[[Path], None]
     for f in sorted(tmp.iterdir()):
         f.chmod(0o644)  # safetensors creates 0600 files; checkpoints are shared artefacts
         _fsync_file(f)
-        files[f.name] = _sha256(f)
+        files[f.name] = sha256_file(f)
     meta = {"format_version": FORMAT_VERSION, "files": files, "info": dict(info or {})}
     (tmp / META).write_text(json.dumps(meta, indent=2, sort_keys=True, default=float))
     _fsync_file(tmp / META)
@@ -135,7 +129,7 @@ def read_meta(path: str | os.PathLike, verify: bool = True) -> dict[str, Any]:
             f = path / name
             if not f.is_file():
                 raise CheckpointError(f"{f}: missing from checkpoint")
-            if _sha256(f) != digest:
+            if sha256_file(f) != digest:
                 raise CheckpointError(f"{f}: sha256 mismatch: file is corrupt or was modified")
     meta["dir"] = str(path)
     return meta

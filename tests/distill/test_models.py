@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pytest
 import torch
-from model_fixtures import PRE, TEXT, build, make_batch, run
+from model_fixtures import PRE, TEXT, assert_overfits_one_batch, build, make_batch, run
 
 from adfusion_edge import schema
 from adfusion_edge.distill.losses import LossWeights, compute_losses
@@ -228,21 +228,7 @@ def test_pretrained_minilm_with_its_own_tokenizer():
 
 
 def test_overfit_one_batch(tokenizer_file):
-    batch = make_batch(tokenizer_file, n=8, seed=3)
-    model = build("adfusionnet").train()
-    w = LossWeights(beta=0.0, gamma=0.0, label_smoothing=0.0)
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    first = None
-    for _ in range(100):
-        loss = compute_losses(run(model, batch), batch, w)
-        first = first if first is not None else loss["task"].item()
-        opt.zero_grad()
-        loss["total"].backward()
-        opt.step()
-    model.eval()
-    with torch.no_grad():
-        final = compute_losses(run(model, batch), batch, w)["task"].item()
-    assert first > 10.0 and final < 0.05 * first, (first, final)
+    assert_overfits_one_batch(build("adfusionnet"), tokenizer_file)
 
 
 class _Tuple(torch.nn.Module):

@@ -9,7 +9,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-from model_fixtures import PRE, make_batch, run
+from model_fixtures import PRE, assert_overfits_one_batch, make_batch, run
 from student_fixtures import TINY_STUDENT, randomize_norms, tiny_student
 
 from adfusion_edge import schema
@@ -167,20 +167,4 @@ def test_tiny_fixture_is_valid():
 
 def test_overfits_one_batch(tokenizer_file):
     """Random labels per ad (model_fixtures): only memorising image + text fits them."""
-    from adfusion_edge.distill.losses import LossWeights, compute_losses
-
-    batch = make_batch(tokenizer_file, n=8, seed=3)
-    model = tiny_student().train()
-    w = LossWeights(beta=0.0, gamma=0.0, label_smoothing=0.0)
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    first = None
-    for _ in range(100):
-        loss = compute_losses(run(model, batch), batch, w)
-        first = first if first is not None else loss["task"].item()
-        opt.zero_grad()
-        loss["total"].backward()
-        opt.step()
-    model.eval()
-    with torch.no_grad():
-        final = compute_losses(run(model, batch), batch, w)["task"].item()
-    assert first > 10.0 and final < 0.05 * first, (first, final)
+    assert_overfits_one_batch(tiny_student(), tokenizer_file)
