@@ -250,7 +250,7 @@ def pareto_points(run: BenchRun, quality: dict[tuple[str, str], dict[str, Any]]
     for (name, backend), metrics in sorted(quality.items()):
         key = name if name in SPEC_BY_KEY else by_registry.get(name, name)
         row = run.row(key, backend, 1)
-        if row is None:
+        if row is None and key not in SPEC_BY_KEY:
             # Evaluations may be named freely (e.g. "pruned" by scripts/student_report.py): then the
             # timed model whose identity equals the evaluated checkpoint's is the same model.
             ident = _checkpoint_identity(metrics)

@@ -188,3 +188,20 @@ def test_report_from_synthetic_json(synthetic: Path, tmp_path: Path) -> None:
     assert "No GPU was available" in md
     assert (out.parent / "plots" / "quality_vs_latency.png").read_bytes()[:8] == PNG_MAGIC
     assert "Ours (AdFusionNet)" in md  # Table 1 rendered through distill/evaluate/tables.py
+
+
+def test_freely_named_evaluation_pairs_by_checkpoint_identity(synthetic: Path, tmp_path: Path) -> None:
+    # scripts/student_report.py names evaluations freely ("pruned"); the timed model with the same
+    # checkpoint identity is that model, so the score pairs with its latency.
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    (ckpt / "model.json").write_text(json.dumps({**IDENTITY, "format_version": 1}))
+    metrics = {"heads": {}, "overall": 0.7, "checkpoint": str(ckpt)}
+    (tmp_path / "reports" / "my_run").mkdir(parents=True)
+    (tmp_path / "reports" / "my_run" / "test.metrics.json").write_text(json.dumps(metrics))
+    quality = bench_report.load_quality(tmp_path / "reports", "test")
+    points, unpaired = bench_report.pareto_points(bench_report.BenchRun.load(synthetic), quality)
+    assert points == [(40.0, 70.0, "my_run pytorch")] and unpaired == []
+    (ckpt / "model.json").write_text(json.dumps({**IDENTITY, "config": {"other": 1}}))  # another model
+    points, unpaired = bench_report.pareto_points(bench_report.BenchRun.load(synthetic), quality)
+    assert points == [] and len(unpaired) == 1
