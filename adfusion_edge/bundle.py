@@ -15,7 +15,6 @@ and the reason. Written by adfusion_edge.export.bundle_writer.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Any
 
 from adfusion_edge import schema
 from adfusion_edge.errors import BundleError
+from adfusion_edge.fileops import sha256_file
 from adfusion_edge.preprocess import PreprocessConfig
 
 BUNDLE_FILE = "bundle.json"
@@ -80,14 +80,6 @@ class Bundle:
             raise BundleError(f"{self.path}: bundle lists no file {name!r}")
         return self.path / name
 
-
-def sha256_file(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file, streamed in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _plain_name(name: object, where: str) -> str:

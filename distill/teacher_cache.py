@@ -31,10 +31,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from adfusion_edge.bundle import sha256_file
 from adfusion_edge.distill.data import shards
 from adfusion_edge.distill.distill_losses import ATTENTION_MAP, TEACHER_KEYS
 from adfusion_edge.errors import CheckpointError
+from adfusion_edge.fileops import sha256_file
 
 CACHE_DIRNAME = "teacher_outputs"
 FORMAT_VERSION = 1

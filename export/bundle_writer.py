@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from adfusion_edge import __version__, schema
-from adfusion_edge.bundle import BUNDLE_FILE, FORMAT_VERSION, PRECISIONS, sha256_file
+from adfusion_edge.bundle import BUNDLE_FILE, FORMAT_VERSION, PRECISIONS
 from adfusion_edge.errors import BundleError
+from adfusion_edge.fileops import sha256_file, swap_in_dir
 from adfusion_edge.preprocess import PreprocessConfig
 
 TOKENIZER_NAME = "tokenizer.json"
@@ -88,10 +89,4 @@ def write_bundle(out_dir: str | os.PathLike, model_file: str | os.PathLike, fmt:
         "provenance": {**dict(provenance or {}), "tools": tool_versions()},
     }
     (tmp / BUNDLE_FILE).write_text(json.dumps(meta, indent=2, sort_keys=False, default=str), encoding="utf-8")
-    old = out.with_name(f".{out.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if out.exists():
-        os.replace(out, old)
-    os.replace(tmp, out)
-    shutil.rmtree(old, ignore_errors=True)
-    return out
+    return swap_in_dir(tmp, out)

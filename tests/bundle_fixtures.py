@@ -23,7 +23,10 @@ import torch
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).parent / "export"))
+sys.path.insert(0, str(Path(__file__).parent / "distill"))
 
+# The registered student at test size: one definition, beside tiny_student() in student_fixtures.
+from student_fixtures import TINY_STUDENT  # noqa: E402
 from tiny_model import TinyAdModel, TinyConfig  # noqa: E402
 
 from adfusion_edge import schema  # noqa: E402
@@ -180,14 +183,6 @@ def int8_bundle(tiny_artifacts) -> Path:
     return tiny_artifacts["int8"].bundle
 
 
-# The registered student at test size (every structural feature of the default one).
-TINY_STUDENT: dict[str, Any] = dict(
-    vocab_size=300, max_positions=16, stem_channels=16,
-    block_hidden=(0, 32, 48, 64), block_out=(16, 16, 24, 32), block_stride=(2, 1, 2, 2),
-    block_residual=(False, True, False, False),
-    text_dim=32, text_heads=(2, 2), text_qk_dims=(32, 32), text_v_dims=(32, 32), text_ffn=(64, 64),
-    fusion_heads=2, fusion_qk_dim=32, fusion_v_dim=32, fusion_ffn=64, embed_dim=32, fused_dim=48, dropout=0.0,
-)
 
 
 def tiny_student(seed: int = 0) -> torch.nn.Module:

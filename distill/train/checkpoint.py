@@ -32,8 +32,8 @@ import torch
 from torch import nn
 
 from adfusion_edge import schema
-from adfusion_edge.bundle import sha256_file
 from adfusion_edge.errors import CheckpointError
+from adfusion_edge.fileops import old_sibling, sha256_file, swap_in_dir
 
 FORMAT_VERSION = 1
 WEIGHTS = "model.safetensors"
@@ -69,7 +69,7 @@ def resolve_checkpoint(path: str | os.PathLike) -> Path:
     path = Path(path)
     if (path / META).is_file() or (path / MODEL_JSON).is_file():
         return path
-    old = _sibling(path, "old")
+    old = old_sibling(path)
     if (old / META).is_file():
         return old
     raise CheckpointError(f"no checkpoint at {path}: {META} / {MODEL_JSON} not found")
@@ -87,7 +87,7 @@ def write_checkpoint_dir(path: str | os.PathLike, writer: Callable[[Path], None]
     """Atomically (re)place directory ``path`` with what ``writer(tmp_dir)`` writes + meta.json."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp, old = _sibling(path, "partial"), _sibling(path, "old")
+    tmp = _sibling(path, "partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     writer(tmp)
@@ -99,14 +99,7 @@ def write_checkpoint_dir(path: str | os.PathLike, writer: Callable[[Path], None]
     meta = {"format_version": FORMAT_VERSION, "files": files, "info": dict(info or {})}
     (tmp / META).write_text(json.dumps(meta, indent=2, sort_keys=True, default=float))
     _fsync_file(tmp / META)
-    if not path.exists() and old.exists():
-        os.replace(old, path)  # finish the swap a previous kill interrupted
-    shutil.rmtree(old, ignore_errors=True)
-    if path.exists():
-        os.replace(path, old)
-    os.replace(tmp, path)
-    shutil.rmtree(old, ignore_errors=True)
-    return path
+    return swap_in_dir(tmp, path)
 
 
 def read_meta(path: str | os.PathLike, verify: bool = True) -> dict[str, Any]:
