@@ -122,8 +122,10 @@ def tags_to_span(
 ) -> tuple[str, float] | None:
     """Decode per-token tag probabilities (L, 3) into the best contiguous span's text.
 
-    Picks the most probable B token, extends over following tokens whose I probability passes
-    ``threshold``, and cuts the text between the first and last token's character offsets.
+    Picks the most probable B token, extends over following tokens that are more likely inside
+    the span than outside it (P(B) + P(I) passes ``threshold``: a currency sign or a digit group
+    that the model tags B again still belongs to the one span an ad has), and cuts the text
+    between the first and last token's character offsets.
 
     Returns:
         (span text, confidence = P(B) of the start token), or None when no token's P(B) or P(I)
@@ -138,7 +140,8 @@ def tags_to_span(
     if p_b[start] < threshold and p_b[start] + p_i[start] < threshold:
         return None
     end = start
-    while end + 1 < len(p_i) and usable[end + 1] and p_i[end + 1] >= threshold:
+    inside = p_b + p_i
+    while end + 1 < len(p_i) and usable[end + 1] and inside[end + 1] >= threshold:
         end += 1
     s, e = int(offsets[start, 0]), int(offsets[end, 1])
     if e <= s:

@@ -163,7 +163,8 @@ def _attentions(model: nn.Module) -> dict[str, Attention]:
 def _fixed_layers(model: StudentModel) -> list[nn.Module]:
     # Output widths that are part of the contract (heads, span tags) or of training (ITC
     # embeddings, aux/fused: the hint projection and the schema depend on them).
-    return [model.heads, model.span_head, model.image_proj, model.text_proj, model.fuse]
+    fixed = [model.heads, model.span_head, model.image_proj, model.text_proj, model.fuse]
+    return fixed + ([model.colour_fuse] if model.colour_fuse is not None else [])
 
 
 def _nearest(x: float, multiple: int) -> int:

@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", nargs="+", choices=TABLE1_MODELS, help="Table 1 models (default: all)")
     p.add_argument("--no-ablations", dest="ablations", action="store_false", default=None)
     p.add_argument("--no-sweep", dest="sweep", action="store_false", default=None)
+    p.add_argument("--no-pretrained-text", dest="pretrained_text", action="store_false", default=None,
+                   help="skip the teacher initialised from pretrained all-MiniLM-L6-v2")
     p.add_argument("--splits", nargs="+")
     p.add_argument("--max-train-samples", dest="max_train_samples", type=int)
     p.add_argument("--max-eval-samples", dest="max_eval_samples", type=int)

@@ -7,6 +7,9 @@ and only re-validates finished runs):
 * Table 1: resnet18_image, vit_image, distilbert_text, roberta_text, early_fusion, late_fusion,
   clip_dual (two phases: ITC pre-training ``clip_dual_itc``, then a linear probe on frozen
   encoders initialised from it, as CLIP is used), adfusionnet (the teacher; also Table 2 "full").
+* Text initialisation (issue 3): the teacher once more with its text encoder initialised from the
+  pretrained all-MiniLM-L6-v2 (``adfusionnet_minilm``, its own bert-base-uncased vocabulary) next
+  to the from-scratch DistilBERT of ``adfusionnet``; both rows go to Table 1.
 * Table 2: adfusionnet.ABLATION_PRESETS (no_xattn, no_multiscale, no_itc, no_mi).
 * Figure 2: the teacher with one of alpha / beta / gamma changed (SWEEP_VALUES).
 
@@ -74,6 +77,7 @@ class SuiteConfig:
     models: tuple[str, ...] = TABLE1_MODELS
     ablations: bool = True
     sweep: bool = True
+    pretrained_text: bool = True
     splits: tuple[str, ...] = ("test", "shift")
     max_train_samples: int | None = None
     max_eval_samples: int | None = None
@@ -115,6 +119,9 @@ def plan(s: SuiteConfig) -> list[TrainConfig]:
                               init_from=str(Path(itc.out_dir) / "last")))
         elif m == "adfusionnet":
             runs.append(_base(s, m, m, cfg, {"table1": True, "ablation": "full"}))
+            if s.pretrained_text:
+                runs.append(_base(s, "adfusionnet_minilm", m, {**cfg, "text_encoder": "minilm"},
+                                  {"table1": True, "text_init": "minilm"}))
         else:
             runs.append(_base(s, m, m, cfg, {"table1": True}))
     if s.ablations:

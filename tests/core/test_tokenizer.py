@@ -40,3 +40,19 @@ def test_no_span_when_all_outside(tokenizer_file):
     b = tok.encode(["plain text"])
     probs = np.tile([1.0, 0.0, 0.0], (12, 1))
     assert tags_to_span("plain text", b.offsets[0], b.special[0], probs) is None
+
+
+def test_span_keeps_tokens_split_between_begin_and_inside(tokenizer_file):
+    """A token inside the span whose mass is split between B and I (neither alone > 0.5) still
+    extends the span: "Just £927" must not be cut to "Just"."""
+    text = "Just £927 today"
+    tok = AdTokenizer(tokenizer_file, max_tokens=16)
+    b = tok.encode([text])
+    tags = span_to_tags(b.offsets[0], b.special[0], (0, len("Just £927")))
+    probs = np.zeros((16, 3))
+    probs[np.arange(16), np.where(tags < 0, TAG_O, tags)] = 1.0
+    inside = np.flatnonzero(tags == TAG_I)
+    assert inside.size >= 1
+    probs[inside] = [0.1, 0.45, 0.45]  # O, B, I: ambiguous between B and I, clearly not O
+    span = tags_to_span(text, b.offsets[0], b.special[0], probs)
+    assert span is not None and span[0] == "Just £927"

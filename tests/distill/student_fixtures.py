@@ -19,7 +19,8 @@ TINY_STUDENT: dict[str, Any] = dict(
     block_hidden=(0, 32, 48, 64), block_out=(16, 16, 24, 32), block_stride=(2, 1, 2, 2),
     block_residual=(False, True, False, False),
     text_dim=32, text_heads=(2, 2), text_qk_dims=(32, 32), text_v_dims=(32, 32), text_ffn=(64, 64),
-    fusion_heads=2, fusion_qk_dim=32, fusion_v_dim=32, fusion_ffn=64, embed_dim=32, fused_dim=48, dropout=0.0,
+    fusion_heads=2, fusion_qk_dim=32, fusion_v_dim=32, fusion_ffn=64, embed_dim=32, fused_dim=48, colour_cells=4,
+    dropout=0.0,
 )
 
 

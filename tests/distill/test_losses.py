@@ -138,6 +138,18 @@ def test_task_terms_match_reference_losses(batch):
     torch.testing.assert_close(losses[f"task/{schema.SPAN_OUTPUT}"], ref)
 
 
+def test_multi_label_reduction_and_positive_weight(batch):
+    out = _fake_outputs(aux=False)
+    y = batch["y/keywords"]
+    mean = compute_losses(out, batch, LossWeights())["task/keywords"]
+    total = compute_losses(out, batch, LossWeights(multi_reduction="sum"))["task/keywords"]
+    torch.testing.assert_close(total, mean * y.shape[-1])
+    weighted = compute_losses(out, batch, LossWeights(multi_pos_weight=4.0))["task/keywords"]
+    ref = F.binary_cross_entropy_with_logits(out["keywords"], y, pos_weight=torch.tensor(4.0))
+    torch.testing.assert_close(weighted, ref)
+    assert weighted > mean  # the batch has positive labels: weighting them raises the loss
+
+
 def test_ctr_value_loss_is_zero_at_perfect_prediction(batch):
     out = _fake_outputs(aux=False)
     y = batch[f"y/{schema.VALUE_OUTPUT}"]
@@ -151,7 +163,8 @@ def test_ctr_value_loss_is_zero_at_perfect_prediction(batch):
 
 
 def test_loss_weights_validation():
-    for bad in (dict(alpha=-1.0), dict(label_smoothing=1.0), dict(value_loss="l1"), dict(max_logit_scale=1.0)):
+    for bad in (dict(alpha=-1.0), dict(label_smoothing=1.0), dict(value_loss="l1"), dict(max_logit_scale=1.0),
+                dict(multi_reduction="max"), dict(multi_pos_weight=0.0)):
         with pytest.raises(ConfigError):
             LossWeights(**bad)
     with pytest.raises(UnknownHeadError):

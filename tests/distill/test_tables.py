@@ -118,10 +118,15 @@ def test_suite_plan_and_tiny_end_to_end(corpus, tmp_path):
             "sweep_beta_1", "adfusionnet"} <= set(names)
     no_mi = next(c for c in full if c.name == "ablation_no_mi")
     assert no_mi.loss.gamma == 0.0 and no_mi.model.config["unimodal_heads"] is False
+    minilm = next(c for c in full if c.name == "adfusionnet_minilm")
+    assert minilm.model.name == "adfusionnet" and minilm.model.config["text_encoder"] == "minilm"
+    assert minilm.tags["table1"] is True
+    assert "adfusionnet_minilm" not in [c.name for c in plan(SuiteConfig(corpus=str(corpus), pretrained_text=False))]
 
     s = SuiteConfig(corpus=str(corpus), runs_dir=str(tmp_path / "runs"), report_dir=str(tmp_path / "rep"),
                     image_size=32, max_tokens=16, max_steps=2, batch_size=8, device="cpu",
-                    models=("resnet18_image", "adfusionnet"), ablations=False, sweep=False, splits=("test",),
+                    models=("resnet18_image", "adfusionnet"), ablations=False, sweep=False, pretrained_text=False,
+                    splits=("test",),
                     model_overrides={k: TINY[k] for k in ("resnet18_image", "adfusionnet")})
     report = run_suite(s, progress=False).read_text()
     assert "adfusion-edge train --config" in report and "python scripts/train_all.py" in report
