@@ -112,6 +112,8 @@ class Runner:
         params: Parameter count of the source model.
         size_bytes: Size on disk of what this backend loads.
         source: What wrote the file it runs (recorded with the numbers).
+        bundle_sha256: sha256 of the shipped bundle's model file when this runner times that very
+            file (the report pairs the bundle's own evaluation with it), else None.
     """
 
     run: Callable[[dict[str, np.ndarray]], Any]
@@ -119,6 +121,7 @@ class Runner:
     params: int
     size_bytes: int
     source: str
+    bundle_sha256: str | None = None
 
 
 class ModelZoo:
@@ -345,7 +348,32 @@ class ModelZoo:
         peer = self.peer()
         return self._ort_runner(peer.params, getattr(peer, PEER_BACKENDS[backend]), "bench_peer")
 
+    def shipped_bundle(self, key: str):
+        """The default bundle if it was exported from the checkpoint given for ``key``, else None.
+
+        Then ``ort-int8`` times the shipped file itself (its recipe, calibration and graph), not a
+        re-quantization with default settings.
+        """
+        if key not in self.checkpoints:
+            return None
+        try:
+            from adfusion_edge.analyzer import DEFAULT_BUNDLE
+            from adfusion_edge.bundle import load_bundle
+            from adfusion_edge.distill.train.checkpoint import find_checkpoint
+
+            bundle = load_bundle(DEFAULT_BUNDLE)
+            given = find_checkpoint(self.checkpoints[key]).resolve()
+            source = find_checkpoint(bundle.meta["provenance"]["checkpoint"]).resolve()
+        except Exception:  # no bundle, a bundle without provenance, a checkpoint gone: not shipped
+            return None
+        return bundle if given == source and bundle.precision == "int8" and bundle.format == "onnx" else None
+
     def _runner_ort_int8(self, key: str, model) -> Runner:
+        shipped = self.shipped_bundle(key)
+        if shipped is not None:
+            runner = self._ort_runner(_params(model), Path(shipped.model_file), "shipped default bundle")
+            runner.bundle_sha256 = shipped.meta["files"][shipped.model_file.name]["sha256"]
+            return runner
         quant = _optional("adfusion_edge.export.quantize")
         if quant is None:
             raise Unavailable("INT8 quantizer (export/quantize.py) not in this checkout")

@@ -237,6 +237,15 @@ def _checkpoint_identity(metrics: dict[str, Any]) -> dict[str, Any] | None:
     return {k: ident.get(k) for k in ("name", "config", "preprocess")}
 
 
+def _bundle_model_sha256(metrics: dict[str, Any]) -> str | None:
+    """sha256 of the model file of the bundle an evaluation ran on (from its bundle.json)."""
+    try:
+        meta = json.loads((Path(str(metrics["bundle"])) / "bundle.json").read_text())
+        return meta["files"][meta["model"]["file"]]["sha256"]
+    except (KeyError, OSError, ValueError, TypeError):
+        return None
+
+
 def pareto_points(run: BenchRun, quality: dict[tuple[str, str], dict[str, Any]]
                   ) -> tuple[list[tuple[float, float, str]], list[str]]:
     """(p50 ms at batch 1, overall x100, label) for evaluations of exactly the models this run timed.
@@ -248,6 +257,16 @@ def pareto_points(run: BenchRun, quality: dict[tuple[str, str], dict[str, Any]]
     by_registry = {s.registry: s.key for s in SPECS if s.registry}
     points, unpaired = [], []
     for (name, backend), metrics in sorted(quality.items()):
+        if "bundle" in metrics:
+            # A bundle's evaluation pairs with the row that timed that very model file.
+            sha = _bundle_model_sha256(metrics)
+            row = next((r for (_m, _b, n), r in run.inference.items()
+                        if sha is not None and n == 1 and r.get("bundle_sha256") == sha), None)
+            if metrics.get("overall") is None or row is None:
+                unpaired.append(f"{name} (bundle {metrics['bundle']}): its model file was not timed in this run")
+            else:
+                points.append((row["p50_ms"], 100.0 * metrics["overall"], f"{name} ({row.get('backend', 'bundle')})"))
+            continue
         key = name if name in SPEC_BY_KEY else by_registry.get(name, name)
         row = run.row(key, backend, 1)
         if row is None and key not in SPEC_BY_KEY:

@@ -61,7 +61,7 @@ def test_inference(benchmark, model_zoo, quick: bool, model_key: str, backend: s
            paper_row=spec.paper_row, backend=backend, precision=PRECISION[backend], params=runner.params,
            size_bytes=runner.size_bytes, mem_bytes=mem, source=runner.source,
            model_source=model_zoo.sources.get(model_key, ""), model_identity=model_zoo.identity(model_key),
-           **extra)
+           bundle_sha256=runner.bundle_sha256, **extra)
 
 
 def test_train_step(benchmark, model_zoo, quick: bool, request, model_key: str) -> None:

@@ -29,6 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="prune whole attention heads (default) or per-head dims")
     parser.add_argument("--step", type=float, default=0.05, help="width removed per step (fraction of original)")
     parser.add_argument("--threads", type=int, default=2, help="ORT threads for latency targets")
+    parser.add_argument("--round-to", dest="round_to", type=int, default=8,
+                        help="channel counts become multiples of this (8; 16 suits AVX-512 int8 kernels)")
     parser.add_argument("--no-progress", action="store_true", help="quiet")
 
 
@@ -40,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--finetune-steps must be >= 0, got {args.finetune_steps}")
     if args.finetune_steps and not args.config:
         raise ConfigError("--finetune-steps needs --config (its data section says what to fine-tune on)")
-    pcfg = PruneConfig(PruneTarget.parse(args.target), step=args.step, attention=args.attention, threads=args.threads)
+    pcfg = PruneConfig(PruneTarget.parse(args.target), step=args.step, attention=args.attention, threads=args.threads,
+                       round_to=args.round_to)
     src = find_checkpoint(args.model)
     model = load_model(src)
     result = prune_student(model, pcfg, progress=not args.no_progress)

@@ -205,3 +205,26 @@ def test_freely_named_evaluation_pairs_by_checkpoint_identity(synthetic: Path, t
     (ckpt / "model.json").write_text(json.dumps({**IDENTITY, "config": {"other": 1}}))  # another model
     points, unpaired = bench_report.pareto_points(bench_report.BenchRun.load(synthetic), quality)
     assert points == [] and len(unpaired) == 1
+
+
+def test_bundle_evaluation_pairs_with_the_timed_bundle_file(tmp_path: Path) -> None:
+    # The shipped bundle's own evaluation (scripts/student_report.py --bundle) pairs only with the
+    # row that timed that very model file (same sha256 as its bundle.json lists).
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "bundle.json").write_text(json.dumps({"model": {"file": "model.onnx"},
+                                                    "files": {"model.onnx": {"sha256": "abc"}}}))
+    rows = [_row("pruned_student", "ort-int8", 1, 0.9, 1100.0, size=1e6, mem=1e7, params=4e5, bundle_sha256="abc"),
+            _row("pruned_student", "ort-fp32", 1, 1.0, 1000.0, size=2e6, mem=1e7, params=4e5)]
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps({"machine_info": {}, "benchmarks": rows}))
+    (tmp_path / "reports" / "student_int8").mkdir(parents=True)
+    metrics = {"heads": {}, "overall": 0.81, "bundle": str(bundle)}
+    (tmp_path / "reports" / "student_int8" / "test.metrics.json").write_text(json.dumps(metrics))
+    quality = bench_report.load_quality(tmp_path / "reports", "test")
+    points, unpaired = bench_report.pareto_points(bench_report.BenchRun.load(path), quality)
+    assert points == [(0.9, 81.0, "student_int8 (ort-int8)")] and unpaired == []
+    (bundle / "bundle.json").write_text(json.dumps({"model": {"file": "model.onnx"},
+                                                    "files": {"model.onnx": {"sha256": "other"}}}))
+    points, unpaired = bench_report.pareto_points(bench_report.BenchRun.load(path), quality)
+    assert points == [] and len(unpaired) == 1 and "not timed" in unpaired[0]
