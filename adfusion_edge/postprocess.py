@@ -74,6 +74,9 @@ def decode(outputs: Mapping[str, np.ndarray], row: int, text: str, offsets: np.n
     span_probs = np.asarray(outputs[schema.SPAN_OUTPUT][row])
     n = min(len(span_probs), len(offsets))
     span = tags_to_span(text, offsets[:n], special[:n], span_probs[:n], cfg.span_threshold) if text else None
-    fields["monetary"] = MonetaryMention(fields["monetary"], span[0] if span else None, span[1] if span else None)
+    # OCR returns one line per text box, so a span can cross a line break ("Just\n£927"): the
+    # report shows it as the words it is.
+    span_text = " ".join(span[0].split()) if span else None
+    fields["monetary"] = MonetaryMention(fields["monetary"], span_text, span[1] if span else None)
     fields["ctr"] = CtrEstimate(fields["ctr"], float(np.asarray(outputs[schema.VALUE_OUTPUT])[row]))
     return fields
