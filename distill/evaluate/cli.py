@@ -37,8 +37,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def evaluate_all(checkpoints: Sequence[str | os.PathLike], corpus: str | os.PathLike, splits: Sequence[str],
                  out: str | os.PathLike, batch_size: int = 64, device: str = "auto", text_source: str = "gt",
-                 max_samples: int | None = None, num_workers: int = 0, log: bool = True) -> list[RunResult]:
-    """Evaluate every checkpoint on every split; write metrics, tables and figures into ``out``."""
+                 max_samples: int | None = None, num_workers: int = 0, log: bool = True,
+                 reuse: bool = False) -> list[RunResult]:
+    """Evaluate every checkpoint on every split; write metrics, tables and figures into ``out``.
+
+    With ``reuse``, a split whose metrics file in ``out`` was written after the checkpoint (same
+    checkpoint, corpus, sample cap and text source) is read back instead of evaluated again: the
+    training suite re-renders its report after adding one run without re-evaluating twenty.
+    """
     out = Path(out)
     runs: list[RunResult] = []
     used: set[str] = set()
@@ -53,8 +59,10 @@ def evaluate_all(checkpoints: Sequence[str | os.PathLike], corpus: str | os.Path
         for split in splits:
             if log:
                 print(f"evaluate: {run.name} on {split} ...", flush=True)
-            run.splits[split] = evaluate_checkpoint(ck, corpus, split, out / slug, batch_size, device,
-                                                    text_source, max_samples, num_workers)
+            cached = _cached_metrics(out / slug / f"{split}.metrics.json", info["checkpoint"], corpus,
+                                     max_samples, text_source) if reuse else None
+            run.splits[split] = cached or evaluate_checkpoint(ck, corpus, split, out / slug, batch_size, device,
+                                                              text_source, max_samples, num_workers)
         runs.append(run)
     out.mkdir(parents=True, exist_ok=True)
     summary = [{"run": r.name, "model": r.model, "tags": r.tags, "loss": r.loss, "checkpoint": r.checkpoint,
@@ -64,6 +72,19 @@ def evaluate_all(checkpoints: Sequence[str | os.PathLike], corpus: str | os.Path
     write_tables(runs, splits, out)
     write_figures(runs, splits, out)
     return runs
+
+
+def _cached_metrics(path: Path, checkpoint: str, corpus: str | os.PathLike, max_samples: int | None,
+                    text_source: str) -> dict | None:
+    """The metrics at ``path`` if they are of this very checkpoint state and evaluation setting."""
+    try:
+        metrics = json.loads(path.read_text())
+        newest = max(f.stat().st_mtime for f in Path(checkpoint).iterdir())
+    except (OSError, ValueError):
+        return None
+    same = (metrics.get("checkpoint") == checkpoint and metrics.get("corpus") == str(corpus)
+            and metrics.get("max_samples") == max_samples and metrics.get("text_source") == text_source)
+    return metrics if same and path.stat().st_mtime > newest else None
 
 
 def run(args: argparse.Namespace) -> int:

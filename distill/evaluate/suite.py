@@ -154,7 +154,7 @@ def run_suite(s: SuiteConfig, command: str = "", progress: bool = True) -> Path:
                         "best_score": res.best_score})
     evaluated = [c.out_dir for c in configs if c.tags.get("phase") != "itc"]
     runs = evaluate_all(evaluated, s.corpus, s.splits, s.report_dir, max_samples=s.max_eval_samples,
-                        device=s.device, num_workers=s.num_workers)
+                        device=s.device, num_workers=s.num_workers, reuse=True)
     (Path(s.report_dir) / "training.json").write_text(json.dumps(trained, indent=2))
     return write_report(s, configs, trained, runs, command or _default_command(s))
 

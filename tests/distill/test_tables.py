@@ -140,3 +140,25 @@ def test_sweep_ignores_runs_without_loss_weights():
 
     runs = list(_runs()) + [RunResult(name="bare", model="adfusionnet", splits={"test": {"overall": 0.5}})]
     assert sweep_points(runs, "test") == sweep_points(_runs(), "test")
+
+
+def test_cached_metrics_only_for_the_same_checkpoint_state(tmp_path):
+    import json
+    import os
+
+    from adfusion_edge.distill.evaluate.cli import _cached_metrics
+
+    ckpt = tmp_path / "best"
+    ckpt.mkdir()
+    (ckpt / "model.safetensors").write_bytes(b"w")
+    path = tmp_path / "test.metrics.json"
+    metrics = {"checkpoint": str(ckpt), "corpus": "c", "max_samples": None, "text_source": "gt", "overall": 0.5}
+    path.write_text(json.dumps(metrics))
+    os.utime(ckpt / "model.safetensors", (1, 1))  # checkpoint older than the metrics
+    assert _cached_metrics(path, str(ckpt), "c", None, "gt") == metrics
+    assert _cached_metrics(path, str(ckpt), "other", None, "gt") is None      # another corpus
+    assert _cached_metrics(path, str(ckpt), "c", 100, "gt") is None           # another sample cap
+    assert _cached_metrics(path, str(tmp_path), "c", None, "gt") is None      # another checkpoint
+    os.utime(path, (0, 0))  # the checkpoint was rewritten after the evaluation
+    assert _cached_metrics(path, str(ckpt), "c", None, "gt") is None
+    assert _cached_metrics(tmp_path / "missing.json", str(ckpt), "c", None, "gt") is None
