@@ -67,6 +67,8 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
         "quick": is_quick(config),
         "batch_sizes": list(batch_sizes(config)),
         "epoch_size": config.getoption("--bench-epoch-size"),
+        # Set by `adfusion-edge benchmark`: the exact command, so the report says how to regenerate it.
+        "command": os.environ.get("ADFUSION_BENCH_COMMAND"),
     }
 
 

@@ -16,6 +16,7 @@ import argparse
 import importlib
 import importlib.util
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -79,6 +80,20 @@ def pytest_command(bench: Path, json_path: Path, args: argparse.Namespace) -> li
     return cmd
 
 
+def command_line(args: argparse.Namespace) -> str:
+    """The ``adfusion-edge benchmark ...`` command that ``args`` came from (for the report)."""
+    parts = ["adfusion-edge", "benchmark"] + (["--quick"] if args.quick else [])
+    for item in args.checkpoint:
+        parts += ["--checkpoint", item]
+    for flag, value in (("--bundle", args.bundle), ("--epoch-size", args.epoch_size), ("--out", args.out),
+                        ("--reports", args.reports), ("-k", args.select)):
+        if value:
+            parts += [flag, str(value)]
+    if args.split != "test":
+        parts += ["--split", args.split]
+    return shlex.join(parts)
+
+
 def run(args: argparse.Namespace) -> int:
     bench = find_benchmarks_dir()
     missing = [m for m in ("pytest", "pytest_benchmark", "matplotlib") if importlib.util.find_spec(m) is None]
@@ -97,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
     cmd = pytest_command(bench, partial, args)
     print(f"adfusion-edge benchmark: {'quick' if args.quick else 'full'} run of {bench}", flush=True)
     # The repo root as cwd: pytest picks up pyproject's settings and the suites' relative imports.
-    rc = subprocess.call(cmd, cwd=bench.parent, env=dict(os.environ))
+    env = {**os.environ, "ADFUSION_BENCH_COMMAND": command_line(args)}
+    rc = subprocess.call(cmd, cwd=bench.parent, env=env)
     if not partial.is_file() or partial.stat().st_size == 0:
         print(f"adfusion-edge benchmark: pytest exited {rc} without writing benchmark data", file=sys.stderr)
         partial.unlink(missing_ok=True)
