@@ -16,6 +16,30 @@ from adfusion_edge.distill.evaluate.tables import RunResult
 from adfusion_edge.distill.train.config import TrainConfig
 
 
+def findings(runs: Sequence[RunResult], splits: Sequence[str]) -> list[str]:
+    """Does the teacher beat every baseline, and does each ablation cost something? As measured."""
+    full = next((r for r in runs if r.name == "adfusionnet"), None)
+    if full is None:
+        return ["- no `adfusionnet` run in this suite: nothing to compare against."]
+    out: list[str] = []
+    for split in splits:
+        ref = full.splits.get(split, {}).get("overall")
+        if ref is None:
+            continue
+        base = [r for r in runs if r.in_table1 and r.model != "adfusionnet" and split in r.splits]
+        beaten = [r for r in base if r.splits[split]["overall"] >= ref]
+        verdict = "beats every baseline" if not beaten else "does **not** beat " + ", ".join(
+            f"{r.name} ({100 * r.splits[split]['overall']:.1f})" for r in beaten)
+        out.append(f"- `{split}`: the teacher (Overall {100 * ref:.1f}) {verdict}.")
+        for r in runs:
+            if r.ablation and r.ablation != "full" and split in r.splits:
+                delta = 100 * (r.splits[split]["overall"] - ref)
+                cost = "costs" if delta < 0 else "does **not** cost"
+                out.append(f"  - ablation `{r.ablation}`: Overall {100 * r.splits[split]['overall']:.1f} "
+                           f"({delta:+.1f}): removing it {cost} something.")
+    return out
+
+
 def write_report(s: Any, configs: Sequence[TrainConfig], trained: Sequence[Mapping[str, Any]],
                  runs: Sequence[RunResult], command: str) -> Path:
     """Write REPORT.md into ``s.report_dir`` (tables.md and the figures are already there)."""
@@ -69,6 +93,7 @@ def write_report(s: Any, configs: Sequence[TrainConfig], trained: Sequence[Mappi
         lines.append(f"| {t['name']} | {t['model']} | {t['steps']} | {t['samples_per_s']:.1f} | "
                      f"{t['wall_s']:.0f} | {best} |")
     tables = (out / "tables.md").read_text() if (out / "tables.md").is_file() else ""
+    lines += ["", "## Checks the issue asks for", "", *findings(runs, s.splits)]
     lines += ["", tables.replace("# Results", "## Results", 1), "", "## Figures", ""]
     for split in s.splits:
         for name, title in (("figure1", "Figure 1: scores across tasks"), ("figure2", "Figure 2: loss weights")):
