@@ -15,6 +15,9 @@ from typing import Any
 from adfusion_edge.distill.evaluate.tables import RunResult
 from adfusion_edge.distill.train.config import TrainConfig
 
+# Overall differences smaller than this (x100) are not read as an effect: one seed per run.
+NOISE_POINTS = 0.5
+
 
 def findings(runs: Sequence[RunResult], splits: Sequence[str]) -> list[str]:
     """Does the teacher beat every baseline, and does each ablation cost something? As measured."""
@@ -34,9 +37,11 @@ def findings(runs: Sequence[RunResult], splits: Sequence[str]) -> list[str]:
         for r in runs:
             if r.ablation and r.ablation != "full" and split in r.splits:
                 delta = 100 * (r.splits[split]["overall"] - ref)
-                cost = "costs" if delta < 0 else "does **not** cost"
-                out.append(f"  - ablation `{r.ablation}`: Overall {100 * r.splits[split]['overall']:.1f} "
-                           f"({delta:+.1f}): removing it {cost} something.")
+                cost = ("costs something" if delta <= -NOISE_POINTS else
+                        f"costs less than {NOISE_POINTS} point (within one seed's noise)" if delta < 0 else
+                        "does **not** cost anything")
+                out.append(f"  - ablation `{r.ablation}`: Overall {100 * r.splits[split]['overall']:.2f} "
+                           f"({delta:+.2f}): removing it {cost}.")
     return out
 
 

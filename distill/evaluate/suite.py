@@ -151,14 +151,34 @@ def run_suite(s: SuiteConfig, command: str = "", progress: bool = True) -> Path:
         t0 = time.perf_counter()
         print(f"suite: training {cfg.name} ({cfg.model.name}) -> {cfg.out_dir}", flush=True)
         res = train(cfg, resume="auto", progress=progress)
-        trained.append({"name": cfg.name, "model": cfg.model.name, "out_dir": cfg.out_dir, "steps": res.steps,
-                        "samples_per_s": res.samples_per_s, "wall_s": time.perf_counter() - t0,
-                        "best_score": res.best_score})
+        entry = {"name": cfg.name, "model": cfg.model.name, "out_dir": cfg.out_dir, "steps": res.steps,
+                 "samples_per_s": res.samples_per_s, "wall_s": time.perf_counter() - t0,
+                 "best_score": res.best_score}
+        if not res.samples_per_s:  # finished earlier: report the training that did the work
+            entry.update(_trained_summary(Path(cfg.out_dir)))
+        trained.append(entry)
     evaluated = [c.out_dir for c in configs if c.tags.get("phase") != "itc"]
     runs = evaluate_all(evaluated, s.corpus, s.splits, s.report_dir, max_samples=s.max_eval_samples,
                         device=s.device, num_workers=s.num_workers, reuse=True)
     (Path(s.report_dir) / "training.json").write_text(json.dumps(trained, indent=2))
     return write_report(s, configs, trained, runs, command or _default_command(s))
+
+
+def _trained_summary(out_dir: Path) -> dict[str, float]:
+    """Throughput and training seconds of the last training session that did steps (metrics.jsonl)."""
+    found: dict[str, float] = {}
+    try:
+        lines = (out_dir / "metrics.jsonl").read_text().splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if rec.get("kind") == "summary" and rec.get("samples_per_s"):
+            found = {"samples_per_s": float(rec["samples_per_s"]), "wall_s": float(rec.get("train_s", 0.0))}
+    return found
 
 
 def _default_command(s: SuiteConfig) -> str:

@@ -101,7 +101,8 @@ def table1(runs: Sequence[RunResult], split: str) -> list[dict[str, Any]]:
     for r in runs:
         if not r.in_table1 or split not in r.splits:
             continue
-        paper = PAPER_TABLE1.get(r.model)
+        # The paper's row belongs to the run of that model, not to variants of it (e.g. MiniLM init).
+        paper = PAPER_TABLE1.get(r.model) if r.name in (r.model, "") else None
         rows.append({"run": r.name, "model": r.model, "label": r.label, **table1_row(r.splits[split]),
                      "paper": None if paper is None else dict(zip(TABLE1_KEYS, paper[1:], strict=True))})
     return rows

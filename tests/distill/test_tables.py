@@ -163,3 +163,16 @@ def test_cached_metrics_only_for_the_same_checkpoint_state(tmp_path):
     os.utime(path, (0, 0))  # the checkpoint was rewritten after the evaluation
     assert _cached_metrics(path, str(ckpt), "c", None, "gt") is None
     assert _cached_metrics(tmp_path / "missing.json", str(ckpt), "c", None, "gt") is None
+
+
+def test_trained_summary_reports_the_session_that_trained(tmp_path):
+    import json
+
+    from adfusion_edge.distill.evaluate.suite import _trained_summary
+
+    lines = [{"kind": "train", "step": 1},
+             {"kind": "summary", "step": 300, "samples_per_s": 40.0, "train_s": 240.0},
+             {"kind": "summary", "step": 300, "samples_per_s": 0.0, "train_s": 0.0}]  # a later no-op resume
+    (tmp_path / "metrics.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    assert _trained_summary(tmp_path) == {"samples_per_s": 40.0, "wall_s": 240.0}
+    assert _trained_summary(tmp_path / "missing") == {}
