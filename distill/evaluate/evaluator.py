@@ -241,7 +241,9 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, corpus: str | os.PathLike
     amp = torch.bfloat16 if dev.type == "cuda" and torch.cuda.is_bf16_supported() else None
     collected = collect(model, loader, dev, amp)
     metrics = metrics_of(collected)
-    metrics.update(checkpoint=str(ckpt), split=split, corpus=str(corpus))
+    # The evaluation setting goes with the numbers (and lets the suite reuse them, see cli.py).
+    metrics.update(checkpoint=str(ckpt), split=split, corpus=str(corpus), max_samples=max_samples,
+                   text_source=text_source)
     if out_dir is not None:
         write_results(out_dir, split, metrics, collected)
     return metrics

@@ -108,6 +108,13 @@ def test_evaluate_cli_writes_metrics_tables_predictions(corpus, tmp_path):
     assert preds[0]["theme"] in schema.head("theme").labels and "monetary_text" in preds[0]
     assert "ResNet-18 (Image Only) [tiny]" in (out / "tables.md").read_text()
     assert (out / "figure1_test.png").is_file()
+    # Re-rendering with reuse reads the evaluation back instead of running it again.
+    from adfusion_edge.distill.evaluate.cli import evaluate_all
+
+    before = (out / "tiny" / "test.metrics.json").stat().st_mtime_ns
+    runs = evaluate_all([str(tmp_path / "run")], str(corpus), ["test"], out, batch_size=4, log=False, reuse=True)
+    assert (out / "tiny" / "test.metrics.json").stat().st_mtime_ns == before
+    assert runs[0].splits["test"]["overall"] == m["overall"]
 
 
 def test_suite_plan_and_tiny_end_to_end(corpus, tmp_path):
