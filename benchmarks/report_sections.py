@@ -88,7 +88,9 @@ def efficiency_section(run) -> str:
               "Inference speed (samples/s)", "Best batch", "Memory usage (GB)", "Size on disk (MB)",
               "p50 batch 1 (ms)", "p99 batch 1 (ms)")
     sources = {label(run, r["model"]): r.get("model_source") for r in run.inference.values() if r.get("model_source")}
-    src = "".join(f"- {name}: {where}\n" for name, where in sources.items())
+    shipped = sorted({label(run, r["model"]) for r in run.inference.values() if r.get("bundle_sha256")})
+    src = "".join(f"- {name}: {where}" + (" (its ort-int8 rows time the shipped default bundle's own file)"
+                                           if name in shipped else "") + "\n" for name, where in sources.items())
     return ("## Efficiency (paper Table 4 shape)\n\n" + md_table(header, rows) +
             ("\nModel sources:\n\n" + src if src else "") +
             "\n- **Inference speed**: samples/s at the best batch size (median round), 'Best batch' column.\n"

@@ -22,6 +22,8 @@ PAIRS: tuple[tuple[str, tuple[str, str], tuple[str, str]], ...] = (
     ("student_int8_vs_teacher_onnx_fp32", ("student", "ort-int8"), ("teacher", "ort-fp32")),
     ("pruned_int8_vs_teacher_pytorch", ("pruned_student", "ort-int8"), ("teacher", "pytorch")),
     ("student_int8_vs_fp32", ("student", "ort-int8"), ("student", "ort-fp32")),
+    # With the pruned checkpoint given, its ort-int8 runner is the shipped default bundle's file.
+    ("pruned_int8_vs_fp32", ("pruned_student", "ort-int8"), ("pruned_student", "ort-fp32")),
     ("teacher_int8_vs_fp32", ("teacher", "ort-int8"), ("teacher", "ort-fp32")),
     ("student_int8_vs_peer_int8", ("student", "ort-int8"), (PEER_KEY, "ort-int8-opt")),
 )

@@ -90,6 +90,8 @@ def write_report(s: Any, configs: Sequence[TrainConfig], trained: Sequence[Mappi
         "",
         "## Training runs",
         "",
+        "Throughput is what each run measured while it trained. On a shared machine that includes other jobs' load, so compare it within a row, not across rows; `benchmarks/REPORT.md` has uncontended train-step throughput.",
+        "",
         "| Run | Model | Steps | Train throughput (samples/s) | Wall (s) | Best val Overall |",
         "|---|---|---|---|---|---|",
     ]
