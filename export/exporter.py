@@ -76,15 +76,12 @@ def ort_outputs(path: str | os.PathLike, feeds: Mapping[str, np.ndarray], batch:
 def measure_latency(paths: Mapping[str, str | os.PathLike], feeds: Mapping[str, np.ndarray], threads: int = 1,
                     rounds: int = 20, per_round: int = 10) -> dict[str, dict[str, float]]:
     """p50/p90/min ms per model at batch 1, runs interleaved so machine load hits all equally."""
-    import onnxruntime as ort
+    from adfusion_edge.distill.latency import ort_cpu_session
 
     one = {k: np.ascontiguousarray(v[:1]) for k, v in feeds.items()}
     sessions = {}
     for label, p in paths.items():
-        so = ort.SessionOptions()
-        so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
-        so.add_session_config_entry("session.intra_op.allow_spinning", "0")  # fair on shared CPUs
-        sessions[label] = ort.InferenceSession(str(p), so, providers=["CPUExecutionProvider"])
+        sessions[label] = ort_cpu_session(p, threads, spin=False)  # fair on shared CPUs
         for _ in range(5):
             sessions[label].run(None, one)
     times: dict[str, list[float]] = {k: [] for k in sessions}

@@ -166,8 +166,7 @@ def environment() -> dict[str, Any]:
 
 def load_checkpoint_entry(name: str, path: str, threads: int) -> Entry:
     """Load a checkpoint; count params / MACs; export FP32 ONNX (in memory) and open an ORT session."""
-    from adfusion_edge.distill.evaluate.compare_timing import ort_session
-    from adfusion_edge.distill.latency import count_macs, export_onnx_bytes
+    from adfusion_edge.distill.latency import count_macs, export_onnx_bytes, ort_cpu_session
     from adfusion_edge.distill.train.checkpoint import META, TOKENIZER, WEIGHTS, find_checkpoint, load_model
 
     ckpt = find_checkpoint(path).resolve()
@@ -180,14 +179,14 @@ def load_checkpoint_entry(name: str, path: str, threads: int) -> Entry:
             "params": params, "macs": macs, "safetensors_bytes": (ckpt / WEIGHTS).stat().st_size,
             "onnx_bytes": len(onnx_bytes), "onnx_precision": "fp32"}
     tok = ckpt / TOKENIZER
-    return Entry(name, "checkpoint", ckpt, info, model, ort_session(onnx_bytes, threads), model.preprocess,
+    return Entry(name, "checkpoint", ckpt, info, model, ort_cpu_session(onnx_bytes, threads, spin=False), model.preprocess,
                  tok if tok.is_file() else None, (ckpt / META).stat().st_mtime)
 
 
 def load_bundle_entry(name: str, path: str, threads: int) -> Entry:
     """Verify a bundle, read its recorded parity metrics and open its graph in ORT."""
     from adfusion_edge.bundle import BUNDLE_FILE, load_bundle
-    from adfusion_edge.distill.evaluate.compare_timing import ort_session
+    from adfusion_edge.distill.latency import ort_cpu_session
 
     b = load_bundle(path)
     if b.format != "onnx":
@@ -202,7 +201,7 @@ def load_bundle_entry(name: str, path: str, threads: int) -> Entry:
                        "int8_recipe": export.get("int8_recipe"), "export_latency": export.get("latency"),
                        "notes": prov.get("notes", []), "data": prov.get("data", {}),
                        "source_checkpoint": prov.get("checkpoint")}}
-    return Entry(name, "bundle", b.path.resolve(), info, None, ort_session(b.model_file, threads), b.preprocess,
+    return Entry(name, "bundle", b.path.resolve(), info, None, ort_cpu_session(b.model_file, threads, spin=False), b.preprocess,
                  b.tokenizer_file, (b.path / BUNDLE_FILE).stat().st_mtime, b.model_file)
 
 

@@ -87,9 +87,9 @@ class OrtAsModel(nn.Module):
 
     def __init__(self, onnx_file: str | os.PathLike, threads: int = 2):
         super().__init__()
-        from adfusion_edge.distill.evaluate.compare_timing import ort_session
+        from adfusion_edge.distill.latency import ort_cpu_session
 
-        self.session = ort_session(onnx_file, threads)
+        self.session = ort_cpu_session(onnx_file, threads, spin=False)
         self.names = [o.name for o in self.session.get_outputs()]
         self._multi = {h.name for h in schema.HEADS if h.kind == "multi"} | {schema.VALUE_OUTPUT}
 

@@ -16,7 +16,6 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -66,23 +65,6 @@ def feeds(pre: PreprocessConfig, batch: int) -> dict[str, np.ndarray]:
     """
     tensors = example_inputs(SimpleNamespace(preprocess=pre), batch=batch)  # type: ignore[arg-type]
     return {n: t.numpy() for n, t in zip(INPUT_NAMES, tensors, strict=True)}
-
-
-def ort_session(model: bytes | str | os.PathLike, threads: int) -> Any:
-    """A CPU ORT session with ``threads`` intra-op threads and idle-thread spinning OFF.
-
-    Spinning (ORT's default) makes a session that just finished a block keep burning its cores,
-    which would slow the next item of the interleaved run and the other jobs of a shared machine.
-    """
-    import onnxruntime as ort
-
-    so = ort.SessionOptions()
-    so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    so.log_severity_level = 3
-    src = model if isinstance(model, bytes) else str(Path(model))
-    return ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
 
 
 def ort_call(session: Any, feed: Mapping[str, np.ndarray]) -> Callable[[], Any]:
