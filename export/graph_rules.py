@@ -10,8 +10,6 @@ see export/quantize.py for the numbers) exclude from quantization:
   reading raw pixels is the most precision-sensitive layer; its QLinearConv took 3x the float time;
 * the final head layers (the last Gemm/MatMul before every graph output): tiny, and each one's
   error goes straight into a probability;
-* optionally (``QuantConfig.exclude_depthwise``) the depthwise convs: as QLinearConv they ran
-  slower than ORT's float NCHWc depthwise kernel on the student;
 * MatMuls of two activations (attention scores, attention x values): Q/DQ overhead dominates at
   ad-text lengths, and the softmax behind them is sensitive.
 
@@ -99,12 +97,6 @@ def head_nodes(model: onnx.ModelProto) -> list[str]:
             elif n.op_type in _PASS_THROUGH:
                 stack.extend(n.input)
     return found
-
-
-def depthwise_convs(model: onnx.ModelProto) -> list[str]:
-    """Convs with ``group`` > 1 (depthwise): MLAS runs them in float NCHWc faster than as QLinearConv."""
-    return [n.name for n in model.graph.node if n.op_type == "Conv"
-            and any(a.name == "group" and a.i > 1 for a in n.attribute)]
 
 
 def activation_matmuls(model: onnx.ModelProto) -> list[str]:

@@ -64,8 +64,8 @@ class QuantConfig:
         per_channel: Per-output-channel weight scales.
         reduce_range: 7-bit weights (only for CPUs without VNNI, where u8s8 can overflow).
         calibrate_method: ``minmax``, ``entropy`` or ``percentile``.
-        exclude_normalisation, exclude_stem, exclude_heads, exclude_activation_matmuls,
-            exclude_depthwise: The rules of export/graph_rules.py.
+        exclude_normalisation, exclude_stem, exclude_heads, exclude_activation_matmuls: The
+            rules of export/graph_rules.py.
         exclude_nodes: Extra node names to keep in float.
         symmetric_activations: Zero-point-0 activations (TensorRT's explicit-quantization
             requirement; see tensorrt_writer.TENSORRT_QUANT).
@@ -84,7 +84,6 @@ class QuantConfig:
     exclude_stem: bool = True
     exclude_heads: bool = True
     exclude_activation_matmuls: bool = True
-    exclude_depthwise: bool = False
     exclude_nodes: tuple[str, ...] = ()
     symmetric_activations: bool = False
 
@@ -137,8 +136,6 @@ def _excluded(model: onnx.ModelProto, cfg: QuantConfig) -> dict[str, str]:
         out.update({n: "head layer" for n in graph_rules.head_nodes(model)})
     if cfg.exclude_activation_matmuls:
         out.update({n: "activation x activation MatMul (attention)" for n in graph_rules.activation_matmuls(model)})
-    if cfg.exclude_depthwise:
-        out.update({n: "depthwise conv (float NCHWc kernel is faster)" for n in graph_rules.depthwise_convs(model)})
     out.update({n: "excluded by config" for n in cfg.exclude_nodes})
     return out
 
