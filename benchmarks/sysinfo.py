@@ -21,8 +21,8 @@ PACKAGES = ("python", "torch", "onnxruntime", "numpy", "adfusion-edge", "transfo
             "pytest-benchmark")
 
 
-# One implementation of the CPU name lookup: the student report (distill/evaluate/compare.py) uses it too.
-from adfusion_edge.distill.evaluate.compare import cpu_model  # noqa: E402, F401 - re-exported
+# One implementation of the CPU name lookup, torch-free so a base install can run the runtime suites.
+from adfusion_edge.runtimes.device import cpu_model  # noqa: E402, F401 - re-exported
 
 
 def ram_gb() -> float | None:

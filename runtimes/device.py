@@ -1,13 +1,29 @@
-"""Device detection: CUDA through ONNX Runtime's providers, TensorRT, Jetson boards."""
+"""Device detection: the CPU's name, CUDA through ONNX Runtime's providers, TensorRT, Jetson boards."""
 
 from __future__ import annotations
 
 import importlib.util
+import platform
 from pathlib import Path
 
 DEVICES = ("auto", "cpu", "cuda", "jetson")
 _TEGRA_RELEASE = Path("/etc/nv_tegra_release")
 _DT_MODEL = Path("/proc/device-tree/model")
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name (``/proc/cpuinfo``), else what platform reports.
+
+    Lives on the runtime path (no torch) because the benchmarks' system info needs it on a base
+    install, and the student report names the CPU with it too.
+    """
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def is_jetson() -> bool:

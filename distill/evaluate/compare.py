@@ -28,6 +28,7 @@ import torch
 
 from adfusion_edge import schema
 from adfusion_edge.errors import ConfigError
+from adfusion_edge.runtimes.device import cpu_model
 
 OVERALL_GOAL = 0.97  # student overall / teacher overall
 HEAD_GOAL = 0.95  # every head's main metric / the teacher's
@@ -143,17 +144,6 @@ class Entry:
     tokenizer: Path | None = None
     stamp: float = 0.0
     graph: Path | None = None
-
-
-def cpu_model() -> str:
-    """The CPU's marketing name (``/proc/cpuinfo``), else what platform reports."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def environment() -> dict[str, Any]:

@@ -231,3 +231,19 @@ def test_bundle_evaluation_pairs_with_the_timed_bundle_file(tmp_path: Path) -> N
                                                     "files": {"model.onnx": {"sha256": "other"}}}))
     points, unpaired = bench_report.pareto_points(bench_report.BenchRun.load(path), quality)
     assert points == [] and len(unpaired) == 1 and "not timed" in unpaired[0]
+
+
+def test_sysinfo_imports_without_torch() -> None:
+    # A base install (no torch) runs the runtime suites; their machine info must not pull torch in.
+    code = ("import importlib.abc, sys\n"
+            "class Block(importlib.abc.MetaPathFinder):\n"
+            "    def find_spec(self, name, path, target=None):\n"
+            "        if name.split('.')[0] == 'torch':\n"
+            "            raise ModuleNotFoundError(\"No module named 'torch'\", name='torch')\n"
+            "sys.meta_path.insert(0, Block())\n"
+            f"sys.path.insert(0, {str(REPO / 'benchmarks')!r})\n"
+            "import sysinfo\n"
+            "assert sysinfo.cpu_model()\n"
+            "assert 'torch' not in sys.modules\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
