@@ -105,21 +105,6 @@ class OrtAsModel(nn.Module):
         return out
 
 
-def split_loader(corpus: str | os.PathLike, split: str, tokenizer: str | os.PathLike, pre: PreprocessConfig,
-                 batch_size: int = 64, max_samples: int | None = None, text_source: str = "gt") -> Any:
-    """The evaluate package's loader for one split (EvalCollate adds texts and offsets for spans)."""
-    from torch.utils.data import DataLoader
-
-    from adfusion_edge.distill.data.dataset import AdCollate, AdDataset
-    from adfusion_edge.distill.evaluate.evaluator import EvalCollate
-    from adfusion_edge.distill.train.data import FirstN
-
-    ds = AdDataset.from_corpus(corpus, split, cfg=pre, text_source=text_source)
-    if max_samples:
-        ds = FirstN(ds, max_samples)
-    return DataLoader(ds, batch_size=batch_size, shuffle=False, collate_fn=EvalCollate(AdCollate(str(tokenizer), pre)))
-
-
 def _progress(loader: Any, desc: str, enabled: bool) -> Iterator[Any]:
     if not enabled:
         return iter(loader)
@@ -147,7 +132,7 @@ def evaluate_source(model: nn.Module, tokenizer: str | os.PathLike, pre: Preproc
     Returns:
         The metrics file written.
     """
-    from adfusion_edge.distill.evaluate.evaluator import collect, metrics_of, write_results
+    from adfusion_edge.distill.evaluate.evaluator import collect, metrics_of, split_loader, write_results
 
     loader = split_loader(corpus, split, tokenizer, pre, batch_size, max_samples, text_source)
     collected = collect(model, _progress(loader, f"evaluate {Path(out_dir).name}/{split}", progress), "cpu")

@@ -21,6 +21,7 @@ from torch import nn
 
 from adfusion_edge import schema
 from adfusion_edge.distill.evaluate.metrics import compute_metrics, span_texts
+from adfusion_edge.preprocess import PreprocessConfig
 
 TEXT_KEYS, OFFSET_KEYS, SPECIAL_KEYS, ID_KEYS = ("text", "texts"), ("offsets",), ("special",), ("id", "ids")
 
@@ -200,6 +201,22 @@ def run_info(checkpoint: str | os.PathLike) -> dict[str, Any]:
     return info
 
 
+def split_loader(corpus: str | os.PathLike, split: str, tokenizer: str | os.PathLike, pre: PreprocessConfig,
+                 batch_size: int = 64, max_samples: int | None = None, text_source: str = "gt",
+                 num_workers: int = 0) -> Any:
+    """The evaluation loader for one split (EvalCollate adds texts and offsets for spans)."""
+    from torch.utils.data import DataLoader
+
+    from adfusion_edge.distill.data.dataset import AdCollate, AdDataset
+    from adfusion_edge.distill.train.data import FirstN
+
+    ds = AdDataset.from_corpus(corpus, split, cfg=pre, text_source=text_source)
+    if max_samples:
+        ds = FirstN(ds, max_samples)
+    return DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=num_workers,
+                      collate_fn=EvalCollate(AdCollate(str(tokenizer), pre)))
+
+
 def evaluate_checkpoint(checkpoint: str | os.PathLike, corpus: str | os.PathLike, split: str,
                         out_dir: str | os.PathLike | None = None, batch_size: int = 64,
                         device: str = "auto", text_source: str = "gt", max_samples: int | None = None,
@@ -220,11 +237,7 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, corpus: str | os.PathLike
     Returns:
         The metrics (compute_metrics + n_samples + checkpoint/split info).
     """
-    from torch.utils.data import DataLoader
-
-    from adfusion_edge.distill.data.dataset import AdCollate, AdDataset
     from adfusion_edge.distill.train.checkpoint import TOKENIZER, find_checkpoint, load_model
-    from adfusion_edge.distill.train.data import FirstN
 
     ckpt = find_checkpoint(checkpoint)
     dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
@@ -233,11 +246,7 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, corpus: str | os.PathLike
     tok = ckpt / TOKENIZER
     if not tok.is_file():
         tok = Path(corpus) / TOKENIZER  # older checkpoints without a shipped tokenizer
-    ds = AdDataset.from_corpus(corpus, split, cfg=model.preprocess, text_source=text_source)
-    if max_samples:
-        ds = FirstN(ds, max_samples)
-    collate = EvalCollate(AdCollate(str(tok), model.preprocess))
-    loader = DataLoader(ds, batch_size=batch_size, shuffle=False, collate_fn=collate, num_workers=num_workers)
+    loader = split_loader(corpus, split, tok, model.preprocess, batch_size, max_samples, text_source, num_workers)
     amp = torch.bfloat16 if dev.type == "cuda" and torch.cuda.is_bf16_supported() else None
     collected = collect(model, loader, dev, amp)
     metrics = metrics_of(collected)
