@@ -61,7 +61,8 @@ def _records_adset(records: Sequence, tok: AdTokenizer, pre: PreprocessConfig) -
     return AdSet(feeds, [r.text for r in records], targets)
 
 
-def _corpus(root: Path, splits: Sequence[str], limit: int, tok: AdTokenizer, pre: PreprocessConfig) -> AdSet:
+def _corpus(root: Path, splits: Sequence[str], limit: int, tok: AdTokenizer, pre: PreprocessConfig,
+            skip: int = 0) -> AdSet:
     from itertools import islice
 
     from adfusion_edge.distill.data.shards import iter_split, load_manifest
@@ -70,7 +71,10 @@ def _corpus(root: Path, splits: Sequence[str], limit: int, tok: AdTokenizer, pre
     split = next((s for s in splits if s in available), None)
     if split is None:
         raise ConfigError(f"{root}: needs one of the splits {', '.join(splits)}; has {', '.join(available)}")
-    return _records_adset(list(islice(iter_split(root, split), limit)), tok, pre)
+    records = list(islice(iter_split(root, split), skip, skip + limit))
+    if not records:
+        raise ConfigError(f"{root}: split {split!r} has no ads" + (f" after the first {skip}" if skip else ""))
+    return _records_adset(records, tok, pre)
 
 
 def _image_files(source: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Path]:
@@ -98,6 +102,22 @@ def _images_adset(files: Sequence[Path], tok: AdTokenizer, pre: PreprocessConfig
     images = np.stack([prepare_image(f, pre.image_size) for f in files])
     tb = tok.encode(texts)
     return AdSet({"image": images, "input_ids": tb.input_ids, "attention_mask": tb.attention_mask}, texts)
+
+
+def load_probe(source: str | os.PathLike | Sequence[str | os.PathLike], tokenizer: AdTokenizer,
+               preprocess: PreprocessConfig, skip: int, limit: int) -> AdSet | None:
+    """Calibration-split ads after the first ``skip`` (those calibrate): the INT8 sensitivity probe.
+
+    Returns:
+        The ads, or None when the source is not a corpus or its calibration split has no ads
+        beyond ``skip`` (then the search probes the calibration ads themselves).
+    """
+    if not isinstance(source, (str, os.PathLike)) or not (Path(source) / "manifest.json").is_file():
+        return None
+    try:
+        return _corpus(Path(source), CALIB_SPLITS, limit, tokenizer, preprocess, skip=skip)
+    except ConfigError:  # no ads left after the calibration ones
+        return None
 
 
 def load_ads(source: str | os.PathLike | Sequence[str | os.PathLike], tokenizer: AdTokenizer,

@@ -92,7 +92,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     lat = result.metrics.get("latency")
     if lat:
-        print(f"latency (batch 1, 1 thread, p50): fp32 {lat['fp32']['p50_ms']:.3f} ms, int8 {lat['int8']['p50_ms']:.3f} ms")
+        fp32, int8 = lat["fp32"], lat["int8"]
+        print(f"latency (batch 1, {fp32['threads']} threads, p50): fp32 {fp32['p50_ms']:.3f} ms, int8 "
+              f"{int8['p50_ms']:.3f} ms ({result.metrics.get('int8_recipe')}); paired speed-up {int8['speedup']:.2f}x "
+              f"[{int8['speedup_p10']:.2f}, {int8['speedup_p90']:.2f}]")
     print(f"wrote {result.precision} bundle: {result.bundle}")
     print(f"run it:  adfusion-edge analyze --model {result.bundle} ad.png")
     return 0

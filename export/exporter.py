@@ -28,7 +28,7 @@ import torch
 from adfusion_edge import schema
 from adfusion_edge.errors import BackendUnavailableError, ConfigError
 from adfusion_edge.export import parity
-from adfusion_edge.export.calibration import AdSet, load_ads
+from adfusion_edge.export.calibration import AdSet, load_ads, load_probe
 from adfusion_edge.export.formats import get_format
 from adfusion_edge.export.wrapper import INPUT_NAMES, example_inputs, wrap_for_export
 from adfusion_edge.tokenizer import AdTokenizer
@@ -73,26 +73,60 @@ def ort_outputs(path: str | os.PathLike, feeds: Mapping[str, np.ndarray], batch:
     return {name: np.concatenate([p[j] for p in parts]) for j, name in enumerate(names)}
 
 
-def measure_latency(paths: Mapping[str, str | os.PathLike], feeds: Mapping[str, np.ndarray], threads: int = 1,
-                    rounds: int = 20, per_round: int = 10) -> dict[str, dict[str, float]]:
-    """p50/p90/min ms per model at batch 1, runs interleaved so machine load hits all equally."""
+def measure_latency(paths: Mapping[str, str | os.PathLike], feeds: Mapping[str, np.ndarray], threads: int = 2,
+                    rounds: int = 20, per_round: int = 30, reference: str = "fp32") -> dict[str, dict[str, float]]:
+    """Batch-1 latency of each model, measured in paired rounds so machine load hits all alike.
+
+    Each round runs every model once, in a shuffled order, as a block of ``per_round`` timed calls
+    (after one untimed call that re-warms its caches: a serving process runs one model back to
+    back, so alternating call by call would time cache misses the deployment never has). The
+    speed-up of a model is the median over rounds of ``reference p50 / model p50`` within the
+    same round: drift in the machine's load cancels out of each ratio.
+
+    Args:
+        paths: Label -> ONNX file.
+        feeds: Input batch; its first row is the batch-1 input.
+        threads: Intra-op threads (2: the product's CPU target). Idle workers sleep instead of
+            spinning, so one session's spinning cannot slow the next one timed.
+        rounds, per_round: Rounds and timed calls per model per round.
+        reference: Label the speed-ups are relative to (when present).
+
+    Returns:
+        Label -> p50_ms / p90_ms / min_ms over all calls, threads, and (with the reference present)
+        speedup (median paired ratio), speedup_p10 / speedup_p90 (its spread over rounds).
+    """
     from adfusion_edge.distill.latency import ort_cpu_session
 
     one = {k: np.ascontiguousarray(v[:1]) for k, v in feeds.items()}
     sessions = {}
     for label, p in paths.items():
-        sessions[label] = ort_cpu_session(p, threads, spin=False)  # fair on shared CPUs
+        sessions[label] = ort_cpu_session(p, threads, spin=False)
         for _ in range(5):
             sessions[label].run(None, one)
-    times: dict[str, list[float]] = {k: [] for k in sessions}
+    labels = list(sessions)
+    times: dict[str, list[float]] = {k: [] for k in labels}
+    round_p50: dict[str, list[float]] = {k: [] for k in labels}
+    order = np.random.default_rng(0)
     for _ in range(rounds):
-        for label, s in sessions.items():
+        for i in order.permutation(len(labels)):
+            label, s = labels[i], sessions[labels[i]]
+            s.run(None, one)
+            block = []
             for _ in range(per_round):
                 t0 = time.perf_counter()
                 s.run(None, one)
-                times[label].append((time.perf_counter() - t0) * 1e3)
-    return {k: {"p50_ms": float(np.percentile(v, 50)), "p90_ms": float(np.percentile(v, 90)),
-                "min_ms": float(np.min(v)), "threads": threads} for k, v in times.items()}
+                block.append((time.perf_counter() - t0) * 1e3)
+            times[label].extend(block)
+            round_p50[label].append(float(np.median(block)))
+    out: dict[str, dict[str, float]] = {}
+    for k, v in times.items():
+        out[k] = {"p50_ms": float(np.percentile(v, 50)), "p90_ms": float(np.percentile(v, 90)),
+                  "min_ms": float(np.min(v)), "threads": threads}
+        if reference in round_p50:
+            ratio = np.asarray(round_p50[reference]) / np.asarray(round_p50[k])
+            out[k].update(speedup=float(np.median(ratio)), speedup_p10=float(np.percentile(ratio, 10)),
+                          speedup_p90=float(np.percentile(ratio, 90)))
+    return out
 
 
 def _example_set(model: torch.nn.Module, n: int = 8) -> AdSet:
@@ -146,10 +180,12 @@ def export_bundle(model: torch.nn.Module, fmt: str, out: str | os.PathLike, toke
     model = model.eval()
     pre = model.preprocess
     tok = AdTokenizer(tokenizer_file, pre.max_tokens)
-    calib_set = holdout = None
+    calib_set = holdout = probe = None
     if calib is not None:
         say("loading calibration ads")
         calib_set, holdout = load_ads(calib, tok, pre, limit=calib_limit)
+        if int8:
+            probe = load_probe(calib, tok, pre, skip=len(calib_set), limit=calib_limit)
     check_set = holdout if holdout is not None else _example_set(model)
     reference = torch_outputs(model, check_set.feeds)
     result_metrics: dict[str, Any] = {}
@@ -181,7 +217,7 @@ def export_bundle(model: torch.nn.Module, fmt: str, out: str | os.PathLike, toke
             if int8:
                 from adfusion_edge.export.int8_step import int8_step
 
-                model_path, precision = int8_step(f.name, fp32_path, fp32_out, calib_set, holdout, tmpdir,
+                model_path, precision = int8_step(f.name, fp32_path, fp32_out, calib_set, holdout, probe, tmpdir,
                                                   quant_config, fallback, measure, result_metrics, notes, say)
             if f.name == "tensorrt":
                 from adfusion_edge.export.tensorrt_writer import build_engine
@@ -197,6 +233,7 @@ def export_bundle(model: torch.nn.Module, fmt: str, out: str | os.PathLike, toke
                 "data": {**dict((provenance or {}).get("data", {})),
                          "calibration": None if calib is None else str(calib),
                          "calibration_ads": 0 if calib_set is None else len(calib_set),
+                         "probe_ads": 0 if probe is None else len(probe),
                          "parity_ads": len(check_set)},
                 "notes": notes}
         say("writing bundle")

@@ -12,7 +12,8 @@ L (B*L, D) for speed. ``dynamic_seq=True`` makes L dynamic (1..max_tokens) for m
 their position table by the actual length (e.g. tests/export/tiny_model.py), so a caller could pad
 a batch only to its longest text.
 
-The file written is the plain, portable graph (onnx.checker-verified): ORT applies its graph
+Sibling Linear layers (q / k / v, the task heads) are merged into one GEMM + Split
+(export/graph_merge.py): exact, standard ops, fewer nodes. Otherwise the file written is the plain, portable graph (onnx.checker-verified): ORT applies its graph
 optimisations at session creation for the execution provider actually used, because an
 offline-optimised model can contain CPU-only fused ops that the CUDA / TensorRT providers reject.
 """
@@ -28,6 +29,7 @@ import torch
 
 from adfusion_edge import schema
 from adfusion_edge.errors import ConfigError
+from adfusion_edge.export.graph_merge import merge_sibling_linears
 from adfusion_edge.export.wrapper import INPUT_NAMES, example_inputs, wrap_for_export
 
 MIN_OPSET = 17
@@ -83,6 +85,7 @@ def export_onnx(model: torch.nn.Module, path: str | Path, opset: int = DEFAULT_O
         )
     proto = onnx.load_model_from_string(buf.getvalue())
     proto.producer_name = "adfusion-edge"
+    merge_sibling_linears(proto)  # q/k/v and the task heads as one GEMM each (see graph_merge)
     _declare_output_shapes(proto, pre.max_tokens, dynamic_seq)
     onnx.checker.check_model(proto, full_check=True)
     onnx.save_model(proto, str(path))

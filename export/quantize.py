@@ -18,8 +18,18 @@ cores under load, interleaved runs, p50 / min ms): FP32 1.91 / 1.21; static QOpe
 dynamic MatMul (the default here) 1.82 / 1.19; dynamic MatMul only 1.70 / 1.08; QDQ conv only
 2.25 / 1.43; naive 4.37 / 2.52. QOperator beat QDQ for the static part (1.10 vs 1.29 ms in a
 quieter run): ORT keeps the stem in NCHWc and folds the ReLU into QLinearConv. Because the best
-recipe depends on the model (plain convs vs depthwise), export/int8_step.py builds both recipes,
-gates both and ships the faster (timed against FP32 at export).
+recipe depends on the model (plain convs vs depthwise), export/int8_step.py builds every recipe,
+gates each and ships the fastest (timed against FP32 at export).
+
+On the pruned default student (534 k params, 14 M MACs, 2 ORT threads, AMD EPYC, paired rounds;
+sibling Linears merged, export/graph_merge.py), 2026-12: dynamic MatMul only 1.06-1.20x FP32
+(the spread is between runs on a shared machine), static conv + dynamic MatMul 1.05-1.12x. Static
+convs also cost accuracy there: convs alone (text in float) gave 98.75 % ctr agreement on held-out
+ads against the 99 % gate, text MatMuls alone >= 99.6 % on every head, so the export's sensitivity
+search (export/sensitivity.py) has to keep 8-10 nodes of the static recipes in float, and what is
+left of their speed-up then loses the race. Most of a ~0.5 ms batch-1 run is per-node overhead and
+float ops INT8 does not touch (layout, softmax, LayerNorm, the stem, the colour pool): that caps
+INT8's gain at batch 1; at batch 64 it is larger (benchmarks/REPORT.md).
 
 Defaults of QuantConfig:
 
@@ -66,6 +76,8 @@ class QuantConfig:
         calibrate_method: ``minmax``, ``entropy`` or ``percentile``.
         exclude_normalisation, exclude_stem, exclude_heads, exclude_activation_matmuls: The
             rules of export/graph_rules.py.
+        float_prefix_convs: Keep the first N convolutions after the stem in float
+            (graph_rules.leading_convs): the INT8 part of the CNN then starts where it pays.
         exclude_nodes: Extra node names to keep in float.
         symmetric_activations: Zero-point-0 activations (TensorRT's explicit-quantization
             requirement; see tensorrt_writer.TENSORRT_QUANT).
@@ -84,6 +96,7 @@ class QuantConfig:
     exclude_stem: bool = True
     exclude_heads: bool = True
     exclude_activation_matmuls: bool = True
+    float_prefix_convs: int = 0
     exclude_nodes: tuple[str, ...] = ()
     symmetric_activations: bool = False
 
@@ -95,6 +108,8 @@ class QuantConfig:
                 raise ConfigError(f"{name} must be one of {sorted(_QUANT_TYPES)}, got {getattr(self, name)!r}")
         if self.calibrate_method not in _METHODS:
             raise ConfigError(f"calibrate_method must be one of {sorted(_METHODS)}")
+        if not isinstance(self.float_prefix_convs, int) or self.float_prefix_convs < 0:
+            raise ConfigError(f"float_prefix_convs must be a non-negative int, got {self.float_prefix_convs!r}")
         if not self.static_ops and not self.dynamic_ops:
             raise ConfigError("nothing to quantize: static_ops and dynamic_ops are both empty")
         for name in ("static_ops", "dynamic_ops", "exclude_nodes"):
@@ -136,6 +151,9 @@ def _excluded(model: onnx.ModelProto, cfg: QuantConfig) -> dict[str, str]:
         out.update({n: "head layer" for n in graph_rules.head_nodes(model)})
     if cfg.exclude_activation_matmuls:
         out.update({n: "activation x activation MatMul (attention)" for n in graph_rules.activation_matmuls(model)})
+    if cfg.float_prefix_convs and cfg.static_ops:
+        out.update({n: "leading conv (float prefix)" for n in graph_rules.leading_convs(model, cfg.float_prefix_convs)
+                    if n not in out})
     out.update({n: "excluded by config" for n in cfg.exclude_nodes})
     return out
 
