@@ -148,25 +148,37 @@ def ratios_section(run, pairs, ratio_fn: Callable) -> str:
     for title, a, b in pairs:
         inter = run.interleaved.get(("/".join(a), "/".join(b)))
         inter_cell = num(inter["speedup"]) if inter else NA
+        block_cell, b64_cell = _block_cell(inter, "block"), _block_cell(inter, "b64_block")
         r = ratio_fn(run, a, b)
         if r is None:
             missing = [f"{m}/{k}" for m, k in (a, b) if run.best(m, k) is None]
             why = "not measured in this run: " + ", ".join(missing)
             if run.run.get("quick"):
                 why += " (--quick measures small models only)"
-            rows.append((title, inter_cell, NA, NA, NA, NA, NA, why))
+            rows.append((title, inter_cell, block_cell, b64_cell, NA, NA, NA, NA, NA, why))
             continue
-        rows.append((title, inter_cell, num(r["latency_b1"]), num(r["throughput"]), num(r["size"]),
+        rows.append((title, inter_cell, block_cell, b64_cell, num(r["latency_b1"]), num(r["throughput"]), num(r["size"]),
                      num(r["memory"]), num(r["params"]), ""))
     header = ("Comparison (candidate vs reference)", "Interleaved latency speedup at batch 1 (x)",
-              "Latency speedup at batch 1 (x)", "Throughput speedup at best batch (x)", "Size reduction (x)",
+              "Paired-block latency speedup at batch 1 (x) [p10, p90]",
+              "Paired-block throughput speedup at batch 64 (x) [p10, p90]", "Latency speedup at batch 1 (x)", "Throughput speedup at best batch (x)", "Size reduction (x)",
               "Memory reduction (x)", "Parameter reduction (x)", "Notes")
     return ("## Ratios measured in one run\n\n"
             "Each ratio divides two measurements of this run: >1 means the candidate is faster / smaller. "
-            "**Interleaved** = candidate and reference called alternately over the same rounds (same load "
-            "on a shared machine; the most trustworthy speed ratio here); the other columns divide the "
-            "separate per-row benchmarks (latency: batch-1 p50; throughput: each side's best batch).\n\n"
+            "**Interleaved** = candidate and reference called alternately, call by call, over the same "
+            "rounds (same load on a shared machine; every call starts with the other model in the caches). "
+            "**Paired-block** = alternating blocks of back-to-back calls (a serving process that keeps one "
+            "model loaded), the median of the per-round ratios with its 10th-90th percentile spread over "
+            "rounds; at batch 1 for latency and at batch 64 for throughput. The other columns divide the separate per-row benchmarks (latency: batch-1 p50; "
+            "throughput: each side's best batch).\n\n"
             + md_table(header, rows))
+
+
+def _block_cell(inter: dict | None, key: str) -> str:
+    if not inter or f"{key}_speedup" not in inter:
+        return NA
+    return (f"{num(inter[f'{key}_speedup'])} [{num(inter[f'{key}_speedup_p10'])}, "
+            f"{num(inter[f'{key}_speedup_p90'])}]")
 
 
 def peer_section(run, peer: str, ratio_fn: Callable) -> str:

@@ -1,8 +1,14 @@
-"""Headline ratios measured interleaved: candidate and reference alternate call by call.
+"""Headline ratios measured interleaved: candidate and reference alternate over the same rounds.
 
 On a machine shared with other jobs the load changes within seconds, so two rows measured one
-after the other can differ by the load alone. Alternating A, B, A, B ... over the same rounds puts
-both under the same load; the median of each side's calls gives the ratio the report headlines.
+after the other can differ by the load alone. Two interleavings, both recorded:
+
+* call by call (A, B, A, B ...): the median of each side's calls. Every call follows a call of the
+  other model, so each starts with the other's weights and activations in the caches;
+* paired blocks (a block of A, a block of B, order alternating per round): the median over rounds
+  of the per-round ratio. Within a block a model runs back to back, as in a server that keeps one
+  model loaded, and the ratio of two adjacent blocks cancels the drift in the machine's load.
+
 The separate per-row benchmarks (test_bench_models, test_bench_peer) stay the absolute numbers.
 """
 
@@ -28,6 +34,8 @@ PAIRS: tuple[tuple[str, tuple[str, str], tuple[str, str]], ...] = (
     ("student_int8_vs_peer_int8", ("student", "ort-int8"), (PEER_KEY, "ort-int8-opt")),
 )
 BATCH = 1
+BLOCK_CALLS = 20  # timed calls per side per paired round at batch 1 (after one untimed re-warm call)
+THROUGHPUT_BATCH, THROUGHPUT_CALLS = 64, 3  # the paired throughput ratio: batch 64, 3 calls per block
 
 
 def _quick_ok(key: str) -> bool:
@@ -67,6 +75,37 @@ def test_interleaved_ratio(benchmark, model_zoo, quick: bool, pair) -> None:
     b_times.clear()  # the sizing call is not a measured round
     benchmark.pedantic(alternate, rounds=rounds, iterations=1, warmup_rounds=0)
     a_p50, b_p50 = float(np.median(a_times)) * 1e3, float(np.median(b_times)) * 1e3
+    block = paired_blocks(a, a_in, b, b_in, rounds=6 if quick else 30, calls=BLOCK_CALLS, key="block")
+    # Throughput too: separate per-row batch-64 runs minutes apart differ by the machine's load alone.
+    big_a, big_b = model_zoo.inputs(cand[0], THROUGHPUT_BATCH), model_zoo.inputs(ref[0], THROUGHPUT_BATCH)
+    block.update(paired_blocks(a, big_a, b, big_b, rounds=2 if quick else 10, calls=THROUGHPUT_CALLS,
+                               key=f"b{THROUGHPUT_BATCH}_block"))
     record(benchmark, BATCH, suite="ratios", kind="interleaved", pair=name, candidate="/".join(cand),
            reference="/".join(ref), candidate_p50_ms=a_p50, reference_p50_ms=b_p50,
-           speedup=b_p50 / a_p50, pair_rounds=len(a_times))
+           speedup=b_p50 / a_p50, pair_rounds=len(a_times), **block)
+
+
+def paired_blocks(a, a_in, b, b_in, rounds: int, calls: int, key: str) -> dict[str, float]:
+    """Median over ``rounds`` of (reference block p50 / candidate block p50), blocks alternating.
+
+    Returns ``{key}_speedup`` with its ``_p10`` / ``_p90`` spread over rounds, ``{key}_rounds`` and
+    ``{key}_calls``.
+    """
+    def block(runner, inp) -> float:
+        runner.run(inp)  # re-warm: the other model ran last
+        t = []
+        for _ in range(calls):
+            t0 = time.perf_counter()
+            runner.run(inp)
+            t.append(time.perf_counter() - t0)
+        return float(np.median(t))
+
+    ratios = []
+    for i in range(rounds):
+        if i % 2:
+            tb, ta = block(b, b_in), block(a, a_in)
+        else:
+            ta, tb = block(a, a_in), block(b, b_in)
+        ratios.append(tb / ta)
+    return {f"{key}_speedup": float(np.median(ratios)), f"{key}_speedup_p10": float(np.percentile(ratios, 10)),
+            f"{key}_speedup_p90": float(np.percentile(ratios, 90)), f"{key}_rounds": rounds, f"{key}_calls": calls}

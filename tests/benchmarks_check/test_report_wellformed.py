@@ -28,6 +28,10 @@ NUMERIC_HEADERS = ("(ms)", "(x)", "(M)", "(GB)", "(MB)", "(min)", "samples/s", "
                    "Rounds", "Count", "Table 1 overall", "All heads")
 
 
+NUMBER = r"-?\d+(?:\.\d+)?"
+SPREAD = re.compile(rf"(?P<mid>{NUMBER}) \[(?P<lo>{NUMBER}), (?P<hi>{NUMBER})\]")
+
+
 def parse_tables(md: str) -> list[tuple[list[str], list[list[str]]]]:
     """Every markdown table in ``md`` as (header, rows); cells stripped, escaped pipes kept whole."""
     tables, lines, i = [], md.splitlines(), 0
@@ -51,7 +55,12 @@ def assert_numbers_parse(md: str) -> None:
             assert len(row) == len(header), f"ragged row {row} under {header}"
             for name, cell in zip(header, row, strict=True):
                 if any(h in name for h in NUMERIC_HEADERS) and cell not in ("n/a", "—"):
-                    float(cell)  # raises on anything that is not a plain number
+                    spread = SPREAD.fullmatch(cell)  # "median [p10, p90]" (paired-block ratios)
+                    if spread:
+                        lo, mid, hi = float(spread["lo"]), float(spread["mid"]), float(spread["hi"])
+                        assert lo <= mid <= hi, f"{name}: {cell} is not median inside [p10, p90]"
+                    else:
+                        float(cell)  # raises on anything that is not a plain number
 
 
 # ---- the real quick run ----------------------------------------------------------------------
@@ -131,7 +140,10 @@ def synthetic(tmp_path: Path) -> Path:
         {"name": "train[teacher]", "extra_info": {"suite": "models", "kind": "train_step", "model": "teacher",
                                                   "samples_per_s": 10.0, "epoch_minutes": 1666.7}},
         {"name": "ratio", "extra_info": {"suite": "ratios", "kind": "interleaved", "candidate": "student/ort-int8",
-                                         "reference": "teacher/pytorch", "speedup": 9.5}},
+                                         "reference": "teacher/pytorch", "speedup": 9.5,
+                                         "block_speedup": 9.0, "block_speedup_p10": 8.0, "block_speedup_p90": 9.6,
+                                         "b64_block_speedup": 8.5, "b64_block_speedup_p10": 8.0,
+                                         "b64_block_speedup_p90": 9.0}},
         {"name": "tok", "extra_info": {"suite": "tokenize", "stage": "tokenize batch 1", "p50_ms": 0.05,
                                        "p99_ms": 0.1, "samples_per_s": 20000.0, "rounds": 100}},
     ]
@@ -185,7 +197,8 @@ def test_report_from_synthetic_json(synthetic: Path, tmp_path: Path) -> None:
     assert_numbers_parse(md)
     for section in bench_report.REQUIRED_SECTIONS:
         assert f"## {section}" in md
-    assert "| Student INT8 vs teacher PyTorch FP32 | 9.50 | 10.00 | 10.00 | 100.00 | 15.00 | 40.00 |  |" in md
+    assert ("| Student INT8 vs teacher PyTorch FP32 | 9.50 | 9.00 [8.00, 9.60] | 8.50 [8.00, 9.00] | 10.00 | 10.00 | "
+            "100.00 | 15.00 | 40.00 |  |") in md
     assert "| Our Model | 45 | 20 | 175 | 3.2 | Teacher (AdFusionNet) | 60.00 | 1666.7 | 50.0 | 2.794 |" in md
     assert "| no checkpoint | 1 | t[x] |" in md
     assert "No GPU was available" in md
