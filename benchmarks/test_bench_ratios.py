@@ -86,26 +86,10 @@ def test_interleaved_ratio(benchmark, model_zoo, quick: bool, pair) -> None:
 
 
 def paired_blocks(a, a_in, b, b_in, rounds: int, calls: int, key: str) -> dict[str, float]:
-    """Median over ``rounds`` of (reference block p50 / candidate block p50), blocks alternating.
+    """Paired-block speed-up of candidate ``a`` over reference ``b`` (distill.latency.paired_rounds,
+    blocks alternating A, B then B, A): ``{key}_speedup`` with ``_p10`` / ``_p90``, ``_rounds``, ``_calls``."""
+    from adfusion_edge.distill.latency import paired_rounds, paired_speedup
 
-    Returns ``{key}_speedup`` with its ``_p10`` / ``_p90`` spread over rounds, ``{key}_rounds`` and
-    ``{key}_calls``.
-    """
-    def block(runner, inp) -> float:
-        runner.run(inp)  # re-warm: the other model ran last
-        t = []
-        for _ in range(calls):
-            t0 = time.perf_counter()
-            runner.run(inp)
-            t.append(time.perf_counter() - t0)
-        return float(np.median(t))
-
-    ratios = []
-    for i in range(rounds):
-        if i % 2:
-            tb, ta = block(b, b_in), block(a, a_in)
-        else:
-            ta, tb = block(a, a_in), block(b, b_in)
-        ratios.append(tb / ta)
-    return {f"{key}_speedup": float(np.median(ratios)), f"{key}_speedup_p10": float(np.percentile(ratios, 10)),
-            f"{key}_speedup_p90": float(np.percentile(ratios, 90)), f"{key}_rounds": rounds, f"{key}_calls": calls}
+    times = paired_rounds({"a": lambda: a.run(a_in), "b": lambda: b.run(b_in)}, rounds, calls)
+    ratio = paired_speedup(times, "a", "b")
+    return {f"{key}_{k}": v for k, v in ratio.items()} | {f"{key}_rounds": rounds, f"{key}_calls": calls}

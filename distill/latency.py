@@ -16,7 +16,7 @@ import io
 import os
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +154,47 @@ def compare_latency(timers: Sequence[OrtTimer], rounds: int = 10, runs: int = 50
         for i, t in enumerate(timers):
             per[i].extend(t.times(runs, warmup=3))
     return [float(np.median(p)) for p in per]
+
+
+def paired_rounds(calls: Mapping[str, Callable[[], object]], rounds: int, per_round: int,
+                  shuffle_seed: int | None = None) -> dict[str, list[list[float]]]:
+    """Time every call in ``rounds`` rounds; in each round each call runs one block of ``per_round``.
+
+    Every block starts with one untimed call that re-warms the caches (the other models ran last):
+    a serving process runs one model back to back. Within a round the order is rotated (round i
+    starts at call i; for two calls A, B then B, A ...) or, with ``shuffle_seed``, a fresh random
+    permutation per round.
+
+    Returns:
+        Label -> per round, the ``per_round`` wall times in ms.
+    """
+    labels = list(calls)
+    out: dict[str, list[list[float]]] = {k: [] for k in labels}
+    rng = np.random.default_rng(shuffle_seed) if shuffle_seed is not None else None
+    for r in range(rounds):
+        n = len(labels)
+        order = rng.permutation(n) if rng is not None else [(r + j) % n for j in range(n)]
+        for i in order:
+            label, call = labels[i], calls[labels[i]]
+            call()
+            block = []
+            for _ in range(per_round):
+                t0 = time.perf_counter()
+                call()
+                block.append((time.perf_counter() - t0) * 1e3)
+            out[label].append(block)
+    return out
+
+
+def paired_speedup(times: Mapping[str, list[list[float]]], label: str, reference: str) -> dict[str, float]:
+    """Median over rounds of (reference block p50 / ``label`` block p50), with its p10 / p90 spread.
+
+    The ratio of two blocks of the same round cancels the drift in a shared machine's load.
+    """
+    ratio = (np.array([np.median(b) for b in times[reference]]) /
+             np.array([np.median(b) for b in times[label]]))
+    return {"speedup": float(np.median(ratio)), "speedup_p10": float(np.percentile(ratio, 10)),
+            "speedup_p90": float(np.percentile(ratio, 90))}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,7 +16,6 @@ import os
 import shlex
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,7 +94,7 @@ def measure_latency(paths: Mapping[str, str | os.PathLike], feeds: Mapping[str, 
         Label -> p50_ms / p90_ms / min_ms over all calls, threads, and (with the reference present)
         speedup (median paired ratio), speedup_p10 / speedup_p90 (its spread over rounds).
     """
-    from adfusion_edge.distill.latency import ort_cpu_session
+    from adfusion_edge.distill.latency import ort_cpu_session, paired_rounds, paired_speedup
 
     one = {k: np.ascontiguousarray(v[:1]) for k, v in feeds.items()}
     sessions = {}
@@ -103,29 +102,15 @@ def measure_latency(paths: Mapping[str, str | os.PathLike], feeds: Mapping[str, 
         sessions[label] = ort_cpu_session(p, threads, spin=False)
         for _ in range(5):
             sessions[label].run(None, one)
-    labels = list(sessions)
-    times: dict[str, list[float]] = {k: [] for k in labels}
-    round_p50: dict[str, list[float]] = {k: [] for k in labels}
-    order = np.random.default_rng(0)
-    for _ in range(rounds):
-        for i in order.permutation(len(labels)):
-            label, s = labels[i], sessions[labels[i]]
-            s.run(None, one)
-            block = []
-            for _ in range(per_round):
-                t0 = time.perf_counter()
-                s.run(None, one)
-                block.append((time.perf_counter() - t0) * 1e3)
-            times[label].extend(block)
-            round_p50[label].append(float(np.median(block)))
+    blocks = paired_rounds({k: (lambda s=s: s.run(None, one)) for k, s in sessions.items()}, rounds, per_round,
+                           shuffle_seed=0)
     out: dict[str, dict[str, float]] = {}
-    for k, v in times.items():
+    for k, rounds_ms in blocks.items():
+        v = [t for block in rounds_ms for t in block]
         out[k] = {"p50_ms": float(np.percentile(v, 50)), "p90_ms": float(np.percentile(v, 90)),
                   "min_ms": float(np.min(v)), "threads": threads}
-        if reference in round_p50:
-            ratio = np.asarray(round_p50[reference]) / np.asarray(round_p50[k])
-            out[k].update(speedup=float(np.median(ratio)), speedup_p10=float(np.percentile(ratio, 10)),
-                          speedup_p90=float(np.percentile(ratio, 90)))
+        if reference in blocks:
+            out[k].update(paired_speedup(blocks, k, reference))
     return out
 
 

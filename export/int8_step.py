@@ -1,14 +1,16 @@
 """The INT8 step of an export: quantize, gate, and (CPU ONNX) keep the fastest passing recipe.
 
-Which INT8 recipe is fastest depends on the model. Measured on the pruned student (batch 1,
-ORT 1.32, AVX-512 VNNI): dynamic INT8 on the text / fusion MatMuls pays; static QLinearConv pays
-on the wider CNN blocks but not on the first one (16 channels at 64 x 64 ran 2.5x slower than
-ORT's NCHWc float kernel), so "static from the second block on" beat "static everywhere". So
-when no QuantConfig is forced and ``measure`` is on, every CPU recipe below is built, sensitive
-nodes are kept in float until a probe (calibration-split ads the calibrator did not see) agrees
-with FP32 (export/sensitivity.py),
-each is gated on the held-out ads, and the passing ones race FP32 in paired rounds at batch 1
-(exporter.measure_latency); the one with the highest paired speed-up ships, and every figure goes
+Which INT8 recipe is fastest depends on the model. Measured on a random-weight copy of the pruned
+student's architecture (batch 1, 1 ORT thread, AVX-512 VNNI): dynamic INT8 on the text / fusion
+MatMuls pays; static QLinearConv pays on the wider CNN blocks but not on the first one (16
+channels at 64 x 64 ran 2.5x slower than ORT's NCHWc float kernel), so "static from the second
+block on" (1.22x FP32) beat "static everywhere" (1.13x). On the trained student the order depends
+on which nodes the sensitivity search keeps in float (bundle.json records the race). So
+when no QuantConfig is forced, every CPU recipe below is built (only the first with ``measure``
+off), and in each the nodes a probe finds sensitive are kept in float (export/sensitivity.py; the
+probe is calibration-split ads the calibrator did not see). Each is gated on the held-out ads;
+with ``measure`` on, the passing ones race FP32 in paired rounds at batch 1
+(exporter.measure_latency), the one with the highest paired speed-up ships, and every figure goes
 into the bundle's metrics.
 """
 

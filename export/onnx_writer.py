@@ -13,9 +13,10 @@ their position table by the actual length (e.g. tests/export/tiny_model.py), so 
 a batch only to its longest text.
 
 Sibling Linear layers (q / k / v, the task heads) are merged into one GEMM + Split
-(export/graph_merge.py): exact, standard ops, fewer nodes. Otherwise the file written is the plain, portable graph (onnx.checker-verified): ORT applies its graph
-optimisations at session creation for the execution provider actually used, because an
-offline-optimised model can contain CPU-only fused ops that the CUDA / TensorRT providers reject.
+(export/graph_merge.py): exact, standard ops, fewer nodes. Otherwise the file written is the plain,
+portable graph (onnx.checker-verified): ORT applies its graph optimisations at session creation
+for the execution provider actually used, because an offline-optimised model can contain CPU-only
+fused ops that the CUDA / TensorRT providers reject.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import collections
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -132,9 +134,6 @@ def test_the_student_export_merges_qkv_and_heads_exactly() -> None:
 
     torch.manual_seed(0)
     model = create_model("student", preprocess={"image_size": 64, "max_tokens": 16}).eval()
-    import tempfile
-    from pathlib import Path
-
     with tempfile.TemporaryDirectory() as tmp:
         path = export_onnx(model, Path(tmp) / "m.onnx")
         proto = onnx.load(str(path))
