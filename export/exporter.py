@@ -94,7 +94,7 @@ def measure_latency(paths: Mapping[str, str | os.PathLike], feeds: Mapping[str, 
         Label -> p50_ms / p90_ms / min_ms over all calls, threads, and (with the reference present)
         speedup (median paired ratio), speedup_p10 / speedup_p90 (its spread over rounds).
     """
-    from adfusion_edge.distill.latency import ort_cpu_session, paired_rounds, paired_speedup
+    from adfusion_edge.distill.prune.latency import ort_cpu_session, paired_rounds, paired_speedup
 
     one = {k: np.ascontiguousarray(v[:1]) for k, v in feeds.items()}
     sessions = {}

@@ -11,7 +11,7 @@ StudentConfig lists every width explicitly (per block, per layer), so structured
 new widths back into a config and the pruned model is rebuilt from config + safetensors alone.
 
 Default size, chosen by measured ONNX Runtime CPU latency (batch 1, the exported graph;
-``python -m adfusion_edge.distill.latency``): 1.01 M parameters, 22.6 M MACs at 128 px
+``python -m adfusion_edge.distill.prune.latency``): 1.01 M parameters, 22.6 M MACs at 128 px
 (STUDENT_PREPROCESS). On a 2-core Xeon (Sapphire Rapids) shared with other jobs (load 5-9): p50
 0.85-1.2 ms with 1 thread, 1.3-1.5 ms with 2 threads (0.89 ms in the quietest windows). Measured
 side by side, 160 px costs ~20 % more (29.1 M MACs) and text width 128 another ~20 %, so 128 px and

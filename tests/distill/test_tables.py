@@ -14,8 +14,8 @@ from adfusion_edge import schema
 from adfusion_edge.cli import main as cli_main
 from adfusion_edge.distill.evaluate.metrics import summary_scores
 from adfusion_edge.distill.evaluate.plots import figure1, figure2, sweep_points
-from adfusion_edge.distill.evaluate.suite import SuiteConfig, plan, run_suite
 from adfusion_edge.distill.evaluate.tables import RunResult, table1, table2, write_tables
+from adfusion_edge.distill.train.suite import SuiteConfig, plan, run_suite
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -175,7 +175,7 @@ def test_cached_metrics_only_for_the_same_checkpoint_state(tmp_path):
 def test_trained_summary_reports_the_session_that_trained(tmp_path):
     import json
 
-    from adfusion_edge.distill.evaluate.suite import _trained_summary
+    from adfusion_edge.distill.train.suite import _trained_summary
 
     lines = [{"kind": "train", "step": 1},
              {"kind": "summary", "step": 300, "samples_per_s": 40.0, "train_s": 240.0},

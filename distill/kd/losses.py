@@ -2,7 +2,7 @@
 
     L = task * L_gt + kd * L_kd + hint * L_hint + attention * L_at
 
-L_gt    the ground-truth objective of distill/losses.py (masked task loss, ITC, MI) on the student.
+L_gt    the ground-truth objective of distill/train/losses.py (masked task loss, ITC, MI) on the student.
 L_kd    per output, against the teacher's logits at temperature T (all samples: no labels needed):
           single / ordinal   T^2 * KL(softmax(t/T) || softmax(s/T))            (Hinton et al.)
           multi              T^2 * binary KL(sigmoid(t/T) || sigmoid(s/T)), mean over labels
@@ -46,7 +46,7 @@ class DistillWeights:
 
     Attributes:
         temperature: Softmax/sigmoid temperature T of the soft targets (losses scaled by T^2).
-        task: Weight of the ground-truth objective (distill/losses.py total).
+        task: Weight of the ground-truth objective (distill/train/losses.py total).
         kd: Weight of the soft-target loss L_kd.
         hint: Weight of the aux/fused feature hint.
         attention: Weight of spatial attention transfer (0 = off).
@@ -164,7 +164,7 @@ def distill_losses(student: Mapping[str, torch.Tensor], teacher: Mapping[str, to
         batch: The batch (targets per distill/data/targets.py; needs ``attention_mask``).
         weights: DistillWeights.
         projection: HintProjection for aux/fused (None: widths must already match).
-        loss_weights: ``distill.losses.LossWeights`` for the ground-truth term (None = defaults);
+        loss_weights: ``distill.train.losses.LossWeights`` for the ground-truth term (None = defaults);
             only used when ``weights.task`` > 0.
 
     Returns:
@@ -184,7 +184,7 @@ def distill_losses(student: Mapping[str, torch.Tensor], teacher: Mapping[str, to
     out: dict[str, torch.Tensor] = {}
     gt = zero
     if weights.task > 0:
-        from adfusion_edge.distill.losses import LossWeights, compute_losses
+        from adfusion_edge.distill.train.losses import LossWeights, compute_losses
 
         gt_parts = compute_losses(student, batch, loss_weights or LossWeights())
         gt = gt_parts["total"]

@@ -156,8 +156,8 @@ def environment() -> dict[str, Any]:
 
 def load_checkpoint_entry(name: str, path: str, threads: int) -> Entry:
     """Load a checkpoint; count params / MACs; export FP32 ONNX (in memory) and open an ORT session."""
-    from adfusion_edge.distill.latency import count_macs, export_onnx_bytes, ort_cpu_session
-    from adfusion_edge.distill.train.checkpoint import META, TOKENIZER, WEIGHTS, find_checkpoint, load_model
+    from adfusion_edge.distill.models.checkpoint import META, TOKENIZER, WEIGHTS, find_checkpoint, load_model
+    from adfusion_edge.distill.prune.latency import count_macs, export_onnx_bytes, ort_cpu_session
 
     ckpt = find_checkpoint(path).resolve()
     model = load_model(ckpt)
@@ -176,7 +176,7 @@ def load_checkpoint_entry(name: str, path: str, threads: int) -> Entry:
 def load_bundle_entry(name: str, path: str, threads: int) -> Entry:
     """Verify a bundle, read its recorded parity metrics and open its graph in ORT."""
     from adfusion_edge.bundle import BUNDLE_FILE, load_bundle
-    from adfusion_edge.distill.latency import ort_cpu_session
+    from adfusion_edge.distill.prune.latency import ort_cpu_session
 
     b = load_bundle(path)
     if b.format != "onnx":
@@ -197,7 +197,7 @@ def load_bundle_entry(name: str, path: str, threads: int) -> Entry:
 
 def entry_scores(e: Entry, cfg: CompareConfig, say: Callable[[str], None]) -> dict[str, Any]:
     """Per-split scores of one entry: found in the evaluation directory or computed (see compare_scores)."""
-    from adfusion_edge.distill.evaluate.compare_scores import (
+    from adfusion_edge.distill.compare.scores import (
         OrtAsModel,
         evaluate_source,
         find_metrics,
@@ -279,7 +279,7 @@ def latency_ratios(lat: Mapping[str, Any], ref: Mapping[str, Any]) -> dict[str, 
 
 def timing_items(entries: Sequence[Entry], cfg: CompareConfig) -> list[Any]:
     """Batch-1 items first (model by model, eager then ORT), then the big-batch items."""
-    from adfusion_edge.distill.evaluate.compare_timing import TimedItem, feeds, ort_call, torch_call
+    from adfusion_edge.distill.compare.timing import TimedItem, feeds, ort_call, torch_call
 
     items = []
     for batch, runs in ((1, cfg.runs), (cfg.big_batch, cfg.big_runs)):
@@ -301,9 +301,9 @@ def run_compare(cfg: CompareConfig, log: Callable[[str], None] | None = None) ->
     Returns:
         The compare.json content.
     """
-    from adfusion_edge.distill.evaluate.compare_plot import pareto_plot
-    from adfusion_edge.distill.evaluate.compare_report import write_report
-    from adfusion_edge.distill.evaluate.compare_timing import measure
+    from adfusion_edge.distill.compare.markdown import write_report
+    from adfusion_edge.distill.compare.plot import pareto_plot
+    from adfusion_edge.distill.compare.timing import measure
 
     say = log or ((lambda m: print(m, flush=True)) if cfg.progress else (lambda _m: None))
     started = time.strftime("%Y-%m-%d %H:%M:%S %z")

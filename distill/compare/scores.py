@@ -87,7 +87,7 @@ class OrtAsModel(nn.Module):
 
     def __init__(self, onnx_file: str | os.PathLike, threads: int = 2):
         super().__init__()
-        from adfusion_edge.distill.latency import ort_cpu_session
+        from adfusion_edge.distill.prune.latency import ort_cpu_session
 
         self.session = ort_cpu_session(onnx_file, threads, spin=False)
         self.names = [o.name for o in self.session.get_outputs()]

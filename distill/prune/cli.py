@@ -35,8 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from adfusion_edge.distill.pruning import PruneConfig, PruneTarget, prune_student
-    from adfusion_edge.distill.train.checkpoint import find_checkpoint, load_model, save_model
+    from adfusion_edge.distill.models.checkpoint import find_checkpoint, load_model, save_model
+    from adfusion_edge.distill.prune.pruner import PruneConfig, PruneTarget, prune_student
 
     if args.finetune_steps < 0:
         raise ConfigError(f"--finetune-steps must be >= 0, got {args.finetune_steps}")
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         summary.update(latency_ms=result.history[-1]["latency_ms"],
                        latency_before_ms=result.history[-1]["base_latency_ms"])
     if args.finetune_steps:
-        from adfusion_edge.distill.distiller import distill, load_distill_config
+        from adfusion_edge.distill.kd.distiller import distill, load_distill_config
 
         overrides = [*args.overrides, f"max_steps={args.finetune_steps}"]
         if tok.is_file():

@@ -1,7 +1,7 @@
 """``adfusion-edge distill --teacher CKPT --config FILE [--set k=v ...] [--out DIR]``.
 
 The config is a training config (see distill/train/config.py) with an optional ``distill:``
-section (see distill/distiller.py); the model defaults to the registered ``student``. Teacher
+section (see distill/kd/distiller.py); the model defaults to the registered ``student``. Teacher
 outputs are cached beside the corpus on first use (``--no-cache``: live teacher every batch).
 """
 
@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from adfusion_edge.distill.distiller import distill, load_distill_config
+    from adfusion_edge.distill.kd.distiller import distill, load_distill_config
 
     overrides = list(args.overrides) + (["distill.cache=false"] if args.no_cache else [])
     cfg, dcfg = load_distill_config(args.config, overrides, out_dir=args.out)

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from adfusion_edge.distill.latency import INPUT_NAMES, example_inputs
+from adfusion_edge.distill.prune.latency import INPUT_NAMES, example_inputs
 from adfusion_edge.preprocess import PreprocessConfig
 
 MIN_RUNS = {1: 20}  # floors (batch -> runs; 3 for other batches) the budget never cuts below

@@ -37,10 +37,16 @@ from typing import Any
 import torch
 from torch import nn
 
-from adfusion_edge.distill.distill_losses import ATTENTION_MAP
-from adfusion_edge.distill.latency import OrtTimer, compare_latency, count_macs, example_inputs, ort_latency
+from adfusion_edge.distill.kd.losses import ATTENTION_MAP
 from adfusion_edge.distill.models.student import StudentConfig, StudentModel
 from adfusion_edge.distill.models.student_blocks import Attention
+from adfusion_edge.distill.prune.latency import (
+    OrtTimer,
+    compare_latency,
+    count_macs,
+    example_inputs,
+    ort_latency,
+)
 from adfusion_edge.errors import AdFusionError, ConfigError
 
 __all__ = [

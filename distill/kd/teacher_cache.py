@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from adfusion_edge.distill.data import shards
-from adfusion_edge.distill.distill_losses import ATTENTION_MAP, TEACHER_KEYS
+from adfusion_edge.distill.kd.losses import ATTENTION_MAP, TEACHER_KEYS
 from adfusion_edge.errors import CheckpointError
 from adfusion_edge.fileops import sha256_file
 

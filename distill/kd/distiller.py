@@ -28,9 +28,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from adfusion_edge.distill.distill_losses import FUSED, DistillWeights, HintProjection, distill_losses
+from adfusion_edge.distill.kd.losses import FUSED, DistillWeights, HintProjection, distill_losses
+from adfusion_edge.distill.kd.teacher_cache import TeacherCollate, ensure_teacher_cache
 from adfusion_edge.distill.models.student import STUDENT_PREPROCESS
-from adfusion_edge.distill.teacher_cache import TeacherCollate, ensure_teacher_cache
 from adfusion_edge.distill.train.config import TrainConfig, read_config_data
 from adfusion_edge.distill.train.loop import MODEL_INPUTS, Trainer, TrainResult, train
 from adfusion_edge.errors import ConfigError
@@ -208,7 +208,7 @@ def distill(cfg: TrainConfig, dcfg: DistillConfig, teacher: nn.Module | str | os
     Raises:
         ConfigError: incompatible teacher, or caching requested without a shard corpus.
     """
-    from adfusion_edge.distill.train.checkpoint import find_checkpoint, load_model
+    from adfusion_edge.distill.models.checkpoint import find_checkpoint, load_model
     from adfusion_edge.distill.train.data import build_train_data
 
     teacher_dir = None

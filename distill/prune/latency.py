@@ -198,7 +198,7 @@ def paired_speedup(times: Mapping[str, list[list[float]]], label: str, reference
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m adfusion_edge.distill.latency [--checkpoint DIR]``: params, MACs, ORT latency.
+    """``python -m adfusion_edge.distill.prune.latency [--checkpoint DIR]``: params, MACs, ORT latency.
 
     Without a checkpoint it measures the default registered student. Prints one JSON line with the
     p50/p90/min latency (ms) over ``--runs`` batch-1 runs, after a warm-up.
@@ -206,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import argparse
     import json
 
-    p = argparse.ArgumentParser(prog="python -m adfusion_edge.distill.latency", description=main.__doc__)
+    p = argparse.ArgumentParser(prog="python -m adfusion_edge.distill.prune.latency", description=main.__doc__)
     p.add_argument("--checkpoint", help="checkpoint directory (default: the default student)")
     p.add_argument("--image-size", type=int, default=128, help="image size of the default student (128)")
     p.add_argument("--threads", type=int, default=2)
@@ -214,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     if args.checkpoint:
-        from adfusion_edge.distill.train.checkpoint import load_model
+        from adfusion_edge.distill.models.checkpoint import load_model
 
         model = load_model(args.checkpoint)
     else:

@@ -142,8 +142,8 @@ def plan(s: SuiteConfig) -> list[TrainConfig]:
 def run_suite(s: SuiteConfig, command: str = "", progress: bool = True) -> Path:
     """Train (or resume) every run of :func:`plan`, evaluate, write ``<report_dir>/REPORT.md``."""
     from adfusion_edge.distill.evaluate.cli import evaluate_all
-    from adfusion_edge.distill.evaluate.report import write_report
     from adfusion_edge.distill.train.loop import train
+    from adfusion_edge.distill.train.suite_report import write_report
 
     configs = plan(s)
     trained: list[dict[str, Any]] = []
