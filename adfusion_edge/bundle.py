@@ -24,6 +24,7 @@ from typing import Any
 from adfusion_edge import schema
 from adfusion_edge.errors import BundleError
 from adfusion_edge.fileops import sha256_file
+from adfusion_edge.io_contract import INPUT_NAMES
 from adfusion_edge.preprocess import PreprocessConfig
 
 BUNDLE_FILE = "bundle.json"
@@ -176,6 +177,9 @@ def load_bundle(path: str | os.PathLike, verify: bool = True) -> Bundle:
             raise BundleError(f"{where}: {name!r} is not listed in 'files' (cannot verify it)")
     if precision not in PRECISIONS:
         raise BundleError(f"{where}: unknown precision {precision!r}; one of {', '.join(PRECISIONS)}")
+    if tuple(i.name for i in inputs) != INPUT_NAMES:
+        raise BundleError(f"{where}: inputs {[i.name for i in inputs]} differ from the model contract's "
+                          f"{list(INPUT_NAMES)}")
     if tuple(o.name for o in outputs) != schema.output_names():
         raise BundleError(f"{where}: outputs {[o.name for o in outputs]} differ from the schema's")
     if verify:

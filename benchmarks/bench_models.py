@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 from bench_data import SampleAd, tile
 
-INPUT_NAMES = ("image", "input_ids", "attention_mask")
+from adfusion_edge.io_contract import INPUT_NAMES
+
 BACKENDS: tuple[str, ...] = ("pytorch", "torchscript", "ort-fp32", "ort-int8")
 PRECISION = {"pytorch": "fp32", "torchscript": "fp32", "ort-fp32": "fp32", "ort-int8": "int8",
              "pytorch-cuda": "fp32"}

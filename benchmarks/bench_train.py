@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from adfusion_edge import io_contract
+
 
 def make_train_step(model, batch: dict[str, np.ndarray]) -> Callable[[], float]:
     """A closure running one optimizer step of a private copy of ``model`` on ``batch``.
@@ -33,7 +35,7 @@ def make_train_step(model, batch: dict[str, np.ndarray]) -> Callable[[], float]:
     m.requires_grad_(True)
     opt = torch.optim.AdamW(m.parameters(), lr=1e-4)
     tensors = {k: torch.from_numpy(v) for k, v in batch.items()}
-    x = (tensors["image"], tensors["input_ids"], tensors["attention_mask"])
+    x = io_contract.positional(tensors)
     weights = LossWeights()
 
     def step() -> float:

@@ -28,10 +28,11 @@ from pathlib import Path
 import onnx
 import torch
 
-from adfusion_edge import schema
+from adfusion_edge import io_contract, schema
 from adfusion_edge.errors import ConfigError
 from adfusion_edge.export.graph_merge import merge_sibling_linears
-from adfusion_edge.export.wrapper import INPUT_NAMES, example_inputs, wrap_for_export
+from adfusion_edge.export.wrapper import example_inputs, wrap_for_export
+from adfusion_edge.io_contract import INPUT_NAMES
 
 MIN_OPSET = 17
 DEFAULT_OPSET = 17
@@ -41,9 +42,7 @@ def dynamic_axes(dynamic_seq: bool = False) -> dict[str, dict[int, str]]:
     """Per-input/output dynamic axes: batch everywhere, sequence on token inputs and the span output."""
     seq = {1: "seq"} if dynamic_seq else {}
     axes: dict[str, dict[int, str]] = {
-        "image": {0: "batch"},
-        "input_ids": {0: "batch", **seq},
-        "attention_mask": {0: "batch", **seq},
+        n: {0: "batch", **(seq if n in io_contract.TOKEN_INPUTS else {})} for n in io_contract.INPUT_NAMES
     }
     for name in schema.output_names():
         axes[name] = {0: "batch"}

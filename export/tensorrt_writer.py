@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from adfusion_edge import io_contract
 from adfusion_edge.errors import BackendUnavailableError, ConfigError
 from adfusion_edge.export.quantize import QuantConfig
 
@@ -134,7 +135,7 @@ def build_engine(onnx_path: str | os.PathLike, plan_path: str | os.PathLike, inp
         config.set_flag(trt.BuilderFlag.INT8)
         if calibration:
             config.int8_calibrator = _calibrator(trt, calibration, Path(str(plan_path) + ".calib"))
-    ids_len = next(s["shape"][1] for s in inputs if s["name"] == "input_ids")
+    ids_len = next(s["shape"][1] for s in inputs if s["name"] == io_contract.INPUT_IDS)
     # A fixed token axis is its own length; a dynamic one is profiled up to 64 (PreprocessConfig default).
     seq = 64 if isinstance(ids_len, str) else int(ids_len)
     shapes = _profile_shapes(inputs, max_batch, opt_batch, seq, dynamic_seq)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from adfusion_edge import schema
+from adfusion_edge import io_contract, schema
 from adfusion_edge.bundle import TensorSpec
 from adfusion_edge.errors import BackendUnavailableError
 from adfusion_edge.runtimes.base import Backend, NotInstalledError
@@ -63,6 +63,6 @@ class TorchScriptBackend(Backend):
         with torch.inference_mode():
             # torch.tensor copies: decoded images are read-only numpy views, which from_numpy warns about.
             args = [torch.tensor(feeds[n], device=self._device)
-                    for n in ("image", "input_ids", "attention_mask")]
+                    for n in io_contract.INPUT_NAMES]
             outs = self._module(*args)
         return {n: o.detach().cpu().numpy() for n, o in zip(schema.output_names(), outs, strict=True)}

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from adfusion_edge import schema
+from adfusion_edge import io_contract, schema
 from adfusion_edge.distill.evaluate.metrics import compute_metrics, span_texts
 from adfusion_edge.preprocess import PreprocessConfig
 
@@ -95,7 +95,7 @@ def collect(model: nn.Module, loader: Iterable[Mapping[str, Any]], device: str |
         for batch in loader:
             if batch is None:  # every sample of the batch was a bad image (dataset skipped them)
                 continue
-            inputs = [torch.as_tensor(batch[k]).to(device) for k in ("image", "input_ids", "attention_mask")]
+            inputs = [torch.as_tensor(batch[k]).to(device) for k in io_contract.INPUT_NAMES]
             with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
                 out = model(*inputs)
             for k, v in out.items():

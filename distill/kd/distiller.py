@@ -28,11 +28,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from adfusion_edge import io_contract
 from adfusion_edge.distill.kd.losses import FUSED, DistillWeights, HintProjection, distill_losses
 from adfusion_edge.distill.kd.teacher_cache import TeacherCollate, ensure_teacher_cache
 from adfusion_edge.distill.models.student import STUDENT_PREPROCESS
 from adfusion_edge.distill.train.config import TrainConfig, read_config_data
-from adfusion_edge.distill.train.loop import MODEL_INPUTS, Trainer, TrainResult, train
+from adfusion_edge.distill.train.loop import Trainer, TrainResult, train
 from adfusion_edge.errors import ConfigError
 
 _CACHE_FIELDS = ("cache", "cache_dir", "cache_batch_size")
@@ -133,7 +134,7 @@ class DistillTrainer(Trainer):
             return cached
         if self.teacher is None:
             raise ConfigError("batch has no cached teacher outputs (t/...) and no live teacher was given")
-        image, ids, mask = (batch[k] for k in MODEL_INPUTS)
+        image, ids, mask = io_contract.positional(batch)
         size = self.teacher.preprocess.image_size
         if image.shape[1] != size:
             image = _resize_images(image, size)

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from adfusion_edge import io_contract
 from adfusion_edge.distill.data import shards
 from adfusion_edge.distill.kd.losses import ATTENTION_MAP, TEACHER_KEYS
 from adfusion_edge.errors import CheckpointError
@@ -229,7 +230,7 @@ def build_teacher_cache(teacher: nn.Module, corpus: str | os.PathLike, split: st
         for batch in tqdm(loader, desc=f"teacher outputs [{split}]", unit="batch", disable=not progress):
             if batch is None:
                 continue
-            out = teacher(*(batch[k].to(device) for k in ("image", "input_ids", "attention_mask")))
+            out = teacher(*(batch[k].to(device) for k in io_contract.INPUT_NAMES))
             for k in TEACHER_KEYS + (ATTENTION_MAP,):
                 if k in out:
                     chunks.setdefault(k, []).append(out[k].float().cpu().numpy().astype(np.float16))

@@ -42,6 +42,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from adfusion_edge import io_contract
 from adfusion_edge.distill.evaluate.evaluator import evaluate_model
 from adfusion_edge.distill.models import checkpoint as ckpt
 from adfusion_edge.distill.models.text_encoders import SCRATCH_ENCODERS, vocab_size_of
@@ -63,7 +64,6 @@ from adfusion_edge.distill.train.distributed import (
 from adfusion_edge.errors import CheckpointError, ConfigError
 
 LossFn = Callable[[Mapping[str, torch.Tensor], Mapping[str, Any]], Mapping[str, torch.Tensor]]
-MODEL_INPUTS = ("image", "input_ids", "attention_mask")
 
 
 @dataclass
@@ -292,7 +292,7 @@ class Trainer:
 
     def _train_step(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
         with self.rt.autocast():
-            outputs = self.ddp_model(*(batch[k] for k in MODEL_INPUTS))
+            outputs = self.ddp_model(*io_contract.positional(batch))
             losses = self.compute_loss(outputs, batch)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(losses["total"]).backward()
