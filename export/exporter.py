@@ -21,15 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from adfusion_edge import schema
 from adfusion_edge.errors import BackendUnavailableError, ConfigError
 from adfusion_edge.export import parity
 from adfusion_edge.export.calibration import AdSet, load_ads, load_probe
 from adfusion_edge.export.formats import get_format
-from adfusion_edge.export.wrapper import INPUT_NAMES, example_inputs, wrap_for_export
+from adfusion_edge.export.onnx_tools import ort_outputs, torch_outputs
+from adfusion_edge.export.wrapper import example_inputs
+from adfusion_edge.io_contract import INPUT_NAMES
 from adfusion_edge.tokenizer import AdTokenizer
 
 
@@ -50,74 +50,10 @@ class ExportResult:
     notes: list[str] = field(default_factory=list)
 
 
-def torch_outputs(model: torch.nn.Module, feeds: Mapping[str, np.ndarray], batch: int = 32) -> dict[str, np.ndarray]:
-    """Reference probabilities from PyTorch (the ExportWrapper in eval mode)."""
-    wrapper = wrap_for_export(model)
-    n = len(feeds["image"])
-    parts: list[tuple[torch.Tensor, ...]] = []
-    with torch.no_grad():
-        for i in range(0, n, batch):
-            parts.append(wrapper(*(torch.from_numpy(np.ascontiguousarray(feeds[k][i:i + batch])) for k in INPUT_NAMES)))
-    return {name: torch.cat([p[j] for p in parts]).numpy() for j, name in enumerate(schema.output_names())}
-
-
-def ort_outputs(path: str | os.PathLike, feeds: Mapping[str, np.ndarray], batch: int = 32) -> dict[str, np.ndarray]:
-    """Outputs of an ONNX file on the CPU provider, batched."""
-    import onnxruntime as ort
-
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    names = [o.name for o in sess.get_outputs()]
-    n = len(feeds["image"])
-    parts = [sess.run(names, {k: feeds[k][i:i + batch] for k in INPUT_NAMES}) for i in range(0, n, batch)]
-    return {name: np.concatenate([p[j] for p in parts]) for j, name in enumerate(names)}
-
-
-def measure_latency(paths: Mapping[str, str | os.PathLike], feeds: Mapping[str, np.ndarray], threads: int = 2,
-                    rounds: int = 20, per_round: int = 30, reference: str = "fp32") -> dict[str, dict[str, float]]:
-    """Batch-1 latency of each model, measured in paired rounds so machine load hits all alike.
-
-    Each round runs every model once, in a shuffled order, as a block of ``per_round`` timed calls
-    (after one untimed call that re-warms its caches: a serving process runs one model back to
-    back, so alternating call by call would time cache misses the deployment never has). The
-    speed-up of a model is the median over rounds of ``reference p50 / model p50`` within the
-    same round: drift in the machine's load cancels out of each ratio.
-
-    Args:
-        paths: Label -> ONNX file.
-        feeds: Input batch; its first row is the batch-1 input.
-        threads: Intra-op threads (2: the product's CPU target). Idle workers sleep instead of
-            spinning, so one session's spinning cannot slow the next one timed.
-        rounds, per_round: Rounds and timed calls per model per round.
-        reference: Label the speed-ups are relative to (when present).
-
-    Returns:
-        Label -> p50_ms / p90_ms / min_ms over all calls, threads, and (with the reference present)
-        speedup (median paired ratio), speedup_p10 / speedup_p90 (its spread over rounds).
-    """
-    from adfusion_edge.distill.prune.latency import ort_cpu_session, paired_rounds, paired_speedup
-
-    one = {k: np.ascontiguousarray(v[:1]) for k, v in feeds.items()}
-    sessions = {}
-    for label, p in paths.items():
-        sessions[label] = ort_cpu_session(p, threads, spin=False)
-        for _ in range(5):
-            sessions[label].run(None, one)
-    blocks = paired_rounds({k: (lambda s=s: s.run(None, one)) for k, s in sessions.items()}, rounds, per_round,
-                           shuffle_seed=0)
-    out: dict[str, dict[str, float]] = {}
-    for k, rounds_ms in blocks.items():
-        v = [t for block in rounds_ms for t in block]
-        out[k] = {"p50_ms": float(np.percentile(v, 50)), "p90_ms": float(np.percentile(v, 90)),
-                  "min_ms": float(np.min(v)), "threads": threads}
-        if reference in blocks:
-            out[k].update(paired_speedup(blocks, k, reference))
-    return out
-
-
 def _example_set(model: torch.nn.Module, n: int = 8) -> AdSet:
     pre = model.preprocess
     image, ids, mask = example_inputs(pre.image_size, pre.max_tokens, batch=n, seed=1)
-    feeds = {"image": image.numpy(), "input_ids": ids.numpy(), "attention_mask": mask.numpy()}
+    feeds = {n: t.numpy() for n, t in zip(INPUT_NAMES, (image, ids, mask), strict=True)}
     return AdSet(feeds, [""] * n)
 
 
@@ -202,8 +138,11 @@ def export_bundle(model: torch.nn.Module, fmt: str, out: str | os.PathLike, toke
             if int8:
                 from adfusion_edge.export.int8_step import int8_step
 
-                model_path, precision = int8_step(f.name, fp32_path, fp32_out, calib_set, holdout, probe, tmpdir,
-                                                  quant_config, fallback, measure, result_metrics, notes, say)
+                step = int8_step(f.name, fp32_path, fp32_out, calib_set, holdout, probe, tmpdir, quant_config,
+                                 fallback, measure, say)
+                model_path, precision = step.path, step.precision
+                result_metrics.update(step.metrics)
+                notes.extend(step.notes)
             if f.name == "tensorrt":
                 from adfusion_edge.export.tensorrt_writer import build_engine
 

@@ -10,20 +10,23 @@ when no QuantConfig is forced, every CPU recipe below is built (only the first w
 off), and in each the nodes a probe finds sensitive are kept in float (export/sensitivity.py; the
 probe is calibration-split ads the calibrator did not see). Each is gated on the held-out ads;
 with ``measure`` on, the passing ones race FP32 in paired rounds at batch 1
-(exporter.measure_latency), the one with the highest paired speed-up ships, and every figure goes
+(export/timing.py measure_latency), the one with the highest paired speed-up ships, and every figure goes
 into the bundle's metrics.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from adfusion_edge.export import parity
 from adfusion_edge.export.calibration import AdSet
-from adfusion_edge.export.exporter import measure_latency, ort_outputs
+from adfusion_edge.export.onnx_tools import ort_outputs
 from adfusion_edge.export.quantize import QuantConfig, quantize_onnx
 from adfusion_edge.export.sensitivity import keep_sensitive_in_float
+from adfusion_edge.export.timing import measure_latency
 
 CPU_RECIPES: dict[str, QuantConfig] = {
     "static-conv+dynamic-matmul": QuantConfig(),
@@ -34,15 +37,38 @@ CPU_RECIPES: dict[str, QuantConfig] = {
 RACE_THREADS = 2  # the product's CPU target (README: 2 threads, batch 1)
 
 
-def int8_step(fmt: str, fp32_path: Path, fp32_out: dict, calib_set: AdSet, holdout: AdSet, probe: AdSet | None,
-              tmpdir: Path,
-              quant_config: QuantConfig | None, fallback: bool, measure: bool, metrics: dict, notes: list[str],
-              say: Callable[[str], None]) -> tuple[Path, str]:
-    """Returns (model file to ship, precision). Raises ParityError unless ``fallback``.
+@dataclass
+class Int8Result:
+    """What the INT8 step decided.
 
-    ``probe``: calibration-split ads the calibrator does not see, for the sensitivity search
-    (calibration.load_probe); None probes the calibration ads themselves (an optimistic probe).
+    Attributes:
+        path: Model file to ship (the FP32 file after a fallback).
+        precision: ``int8``, or ``fp32`` after a fallback.
+        metrics: int8_candidates (per recipe: config, node counts, sensitivity, parity),
+            parity_int8, and when a recipe shipped: int8_recipe, quantization, latency (the race).
+        notes: Human-readable remarks (fallback reason, INT8 not faster).
     """
+
+    path: Path
+    precision: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def int8_step(fmt: str, fp32_path: Path, fp32_out: dict, calib_set: AdSet, holdout: AdSet, probe: AdSet | None,
+              tmpdir: Path, quant_config: QuantConfig | None, fallback: bool, measure: bool,
+              say: Callable[[str], None]) -> Int8Result:
+    """Quantize, gate and (CPU ONNX with ``measure``) race the INT8 recipes.
+
+    Args:
+        probe: Calibration-split ads the calibrator does not see, for the sensitivity search
+            (calibration.load_probe); None probes the calibration ads themselves (optimistic).
+
+    Raises:
+        ParityError: no recipe passed the gate and ``fallback`` is off.
+    """
+    metrics: dict[str, Any] = {}
+    notes: list[str] = []
     if fmt == "tensorrt":
         from adfusion_edge.export.tensorrt_writer import TENSORRT_QUANT
 
@@ -83,7 +109,7 @@ def int8_step(fmt: str, fp32_path: Path, fp32_out: dict, calib_set: AdSet, holdo
             raise failure  # type: ignore[misc]
         notes.append(f"INT8 failed the parity gate; shipping {'fp16' if fmt == 'tensorrt' else 'fp32'}:\n"
                      f"{failure.table if failure else ''}")
-        return fp32_path, "fp32"
+        return Int8Result(fp32_path, "fp32", metrics, notes)
     chosen = next(iter(passed))
     if measure and fmt == "onnx":
         say(f"timing FP32 vs INT8 recipes (batch 1, {RACE_THREADS} threads, paired rounds)")
@@ -98,4 +124,4 @@ def int8_step(fmt: str, fp32_path: Path, fp32_out: dict, calib_set: AdSet, holdo
     metrics["int8_recipe"] = chosen
     metrics["parity_int8"] = metrics["int8_candidates"][chosen]["parity"]
     metrics["quantization"] = {k: v for k, v in metrics["int8_candidates"][chosen].items() if k != "parity"}
-    return passed[chosen], "int8"
+    return Int8Result(passed[chosen], "int8", metrics, notes)

@@ -157,7 +157,8 @@ def environment() -> dict[str, Any]:
 def load_checkpoint_entry(name: str, path: str, threads: int) -> Entry:
     """Load a checkpoint; count params / MACs; export FP32 ONNX (in memory) and open an ORT session."""
     from adfusion_edge.distill.models.checkpoint import META, TOKENIZER, WEIGHTS, find_checkpoint, load_model
-    from adfusion_edge.distill.prune.latency import count_macs, export_onnx_bytes, ort_cpu_session
+    from adfusion_edge.distill.prune.latency import count_macs
+    from adfusion_edge.export.onnx_tools import export_onnx_bytes, ort_cpu_session
 
     ckpt = find_checkpoint(path).resolve()
     model = load_model(ckpt)
@@ -176,7 +177,7 @@ def load_checkpoint_entry(name: str, path: str, threads: int) -> Entry:
 def load_bundle_entry(name: str, path: str, threads: int) -> Entry:
     """Verify a bundle, read its recorded parity metrics and open its graph in ORT."""
     from adfusion_edge.bundle import BUNDLE_FILE, load_bundle
-    from adfusion_edge.distill.prune.latency import ort_cpu_session
+    from adfusion_edge.export.onnx_tools import ort_cpu_session
 
     b = load_bundle(path)
     if b.format != "onnx":

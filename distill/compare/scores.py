@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from adfusion_edge import schema
+from adfusion_edge import io_contract, schema
 from adfusion_edge.distill.evaluate.metrics import main_metric
 from adfusion_edge.preprocess import PreprocessConfig
 
@@ -87,7 +87,7 @@ class OrtAsModel(nn.Module):
 
     def __init__(self, onnx_file: str | os.PathLike, threads: int = 2):
         super().__init__()
-        from adfusion_edge.distill.prune.latency import ort_cpu_session
+        from adfusion_edge.export.onnx_tools import ort_cpu_session
 
         self.session = ort_cpu_session(onnx_file, threads, spin=False)
         self.names = [o.name for o in self.session.get_outputs()]
@@ -95,7 +95,7 @@ class OrtAsModel(nn.Module):
 
     def forward(self, image: torch.Tensor, input_ids: torch.Tensor,
                 attention_mask: torch.Tensor) -> dict[str, torch.Tensor]:
-        feed = {"image": image.numpy(), "input_ids": input_ids.numpy(), "attention_mask": attention_mask.numpy()}
+        feed = {n: t.numpy() for n, t in zip(io_contract.INPUT_NAMES, (image, input_ids, attention_mask), strict=True)}
         out = {}
         for name, p in zip(self.names, self.session.run(self.names, feed), strict=True):
             p = np.clip(p.astype(np.float64), _EPS, 1.0)

@@ -16,14 +16,13 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from adfusion_edge.distill.prune.latency import INPUT_NAMES, example_inputs
+from adfusion_edge.io_contract import INPUT_NAMES, example_feeds
 from adfusion_edge.preprocess import PreprocessConfig
 
 MIN_RUNS = {1: 20}  # floors (batch -> runs; 3 for other batches) the budget never cuts below
@@ -60,11 +59,10 @@ class TimedItem:
 def feeds(pre: PreprocessConfig, batch: int) -> dict[str, np.ndarray]:
     """Deterministic uint8 images + token ids (some padding) at ``pre``'s sizes.
 
-    Reuses latency.example_inputs (it only reads ``.preprocess``) so checkpoints and bundles are
-    timed on exactly the inputs the pruning latency measurements use.
+    The model contract's example feeds, so checkpoints and bundles are timed on exactly the
+    inputs the pruning latency measurements use.
     """
-    tensors = example_inputs(SimpleNamespace(preprocess=pre), batch=batch)  # type: ignore[arg-type]
-    return {n: t.numpy() for n, t in zip(INPUT_NAMES, tensors, strict=True)}
+    return example_feeds(pre.image_size, pre.max_tokens, batch=batch)
 
 
 def ort_call(session: Any, feed: Mapping[str, np.ndarray]) -> Callable[[], Any]:

@@ -2,8 +2,9 @@
 
 Pruning decisions are made on *measured* ORT latency, because MAC cuts overstate speed-ups on a
 CPU (small GEMMs, depthwise convs and per-node overhead do not shrink with the channel count).
-The graph measured is the exported one: softmax/sigmoid on the outputs, aux outputs dropped, the
-same TorchScript exporter (opset 17, dynamic batch) the export package uses.
+The graph measured is the exported one: export/onnx_tools.py exports it through the export
+wrapper (softmax/sigmoid on the outputs, aux outputs dropped) with the TorchScript exporter at
+opset 17, dynamic batch.
 
 On a shared machine a single median drifts with the neighbours' load, so comparisons interleave:
 :func:`compare_latency` alternates blocks of runs of each model and compares their medians,
@@ -12,50 +13,22 @@ taken under the same conditions.
 
 from __future__ import annotations
 
-import io
-import os
 import time
-import warnings
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from adfusion_edge import schema
-
-INPUT_NAMES = ("image", "input_ids", "attention_mask")
-
-
-class _ProbabilityWrapper(nn.Module):
-    """AdModel -> tuple of probabilities in schema.output_names() order (what bundles export)."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-        self._multi = {h.name for h in schema.HEADS if h.kind == "multi"}
-
-    def forward(self, image: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor
-                ) -> tuple[torch.Tensor, ...]:
-        raw = self.model(image, input_ids, attention_mask)
-        outs = [torch.sigmoid(raw[h.name]) if h.name in self._multi else torch.softmax(raw[h.name], -1)
-                for h in schema.HEADS]
-        outs.append(torch.softmax(raw[schema.SPAN_OUTPUT], -1))
-        outs.append(torch.sigmoid(raw[schema.VALUE_OUTPUT]))
-        return tuple(outs)
+from adfusion_edge import io_contract
+from adfusion_edge.export.onnx_tools import export_onnx_bytes, ort_cpu_session
 
 
 def example_inputs(model: nn.Module, batch: int = 1, seed: int = 0) -> tuple[torch.Tensor, ...]:
     """Deterministic (image, input_ids, attention_mask) at the model's preprocessing, some padding."""
     p = model.preprocess
-    g = torch.Generator().manual_seed(seed)
-    image = torch.randint(0, 256, (batch, p.image_size, p.image_size, 3), dtype=torch.uint8, generator=g)
-    ids = torch.randint(5, 100, (batch, p.max_tokens), dtype=torch.int64, generator=g)
-    mask = torch.ones(batch, p.max_tokens, dtype=torch.int64)
-    mask[:, p.max_tokens * 3 // 4:] = 0
-    return image, ids * mask, mask
+    feeds = io_contract.example_feeds(p.image_size, p.max_tokens, batch=batch, seed=seed)
+    return tuple(torch.from_numpy(feeds[n]) for n in io_contract.INPUT_NAMES)
 
 
 def count_macs(model: nn.Module, batch: int = 1) -> tuple[int, int]:
@@ -71,47 +44,6 @@ def count_macs(model: nn.Module, batch: int = 1) -> tuple[int, int]:
     return int(macs), int(params)
 
 
-def export_onnx_bytes(model: nn.Module, opset: int = 17) -> bytes:
-    """The model's inference graph as ONNX bytes (TorchScript exporter, dynamic batch)."""
-    was = model.training
-    model.eval()
-    buf = io.BytesIO()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the exporter's deprecation notice, once per call
-            torch.onnx.export(
-                _ProbabilityWrapper(model).eval(), example_inputs(model, batch=1), buf, dynamo=False,
-                opset_version=opset, input_names=list(INPUT_NAMES), output_names=list(schema.output_names()),
-                dynamic_axes={n: {0: "batch"} for n in (*INPUT_NAMES, *schema.output_names())},
-            )
-    finally:
-        model.train(was)
-    return buf.getvalue()
-
-
-def ort_cpu_session(model: bytes | str | os.PathLike, threads: int, spin: bool | None = None) -> Any:
-    """A CPU ORT session for timing: ``threads`` intra-op threads, one inter-op thread, all graph
-    optimisations (what a deployed session runs).
-
-    Args:
-        model: ONNX bytes or file.
-        threads: Intra-op threads.
-        spin: Idle-thread spinning; None keeps ORT's default (spin). False for interleaved
-            timing: a session that spins after its block keeps burning its cores, which slows the
-            next item of the run and the other jobs of a shared machine.
-    """
-    import onnxruntime as ort
-
-    so = ort.SessionOptions()
-    so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if spin is not None:
-        so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
-    so.log_severity_level = 3
-    src = model if isinstance(model, bytes) else str(Path(model))
-    return ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
-
-
 class OrtTimer:
     """An ONNX Runtime CPU session of a model plus a fixed batch-1 input, for timing.
 
@@ -122,7 +54,8 @@ class OrtTimer:
 
     def __init__(self, model: nn.Module, threads: int = 2):
         self.session = ort_cpu_session(export_onnx_bytes(model), threads)
-        self.feed = {n: t.numpy() for n, t in zip(INPUT_NAMES, example_inputs(model, batch=1), strict=True)}
+        pre = model.preprocess
+        self.feed = io_contract.example_feeds(pre.image_size, pre.max_tokens, batch=1)
 
     def once(self) -> float:
         """Wall time in ms of one single-batch inference."""
@@ -154,47 +87,6 @@ def compare_latency(timers: Sequence[OrtTimer], rounds: int = 10, runs: int = 50
         for i, t in enumerate(timers):
             per[i].extend(t.times(runs, warmup=3))
     return [float(np.median(p)) for p in per]
-
-
-def paired_rounds(calls: Mapping[str, Callable[[], object]], rounds: int, per_round: int,
-                  shuffle_seed: int | None = None) -> dict[str, list[list[float]]]:
-    """Time every call in ``rounds`` rounds; in each round each call runs one block of ``per_round``.
-
-    Every block starts with one untimed call that re-warms the caches (the other models ran last):
-    a serving process runs one model back to back. Within a round the order is rotated (round i
-    starts at call i; for two calls A, B then B, A ...) or, with ``shuffle_seed``, a fresh random
-    permutation per round.
-
-    Returns:
-        Label -> per round, the ``per_round`` wall times in ms.
-    """
-    labels = list(calls)
-    out: dict[str, list[list[float]]] = {k: [] for k in labels}
-    rng = np.random.default_rng(shuffle_seed) if shuffle_seed is not None else None
-    for r in range(rounds):
-        n = len(labels)
-        order = rng.permutation(n) if rng is not None else [(r + j) % n for j in range(n)]
-        for i in order:
-            label, call = labels[i], calls[labels[i]]
-            call()
-            block = []
-            for _ in range(per_round):
-                t0 = time.perf_counter()
-                call()
-                block.append((time.perf_counter() - t0) * 1e3)
-            out[label].append(block)
-    return out
-
-
-def paired_speedup(times: Mapping[str, list[list[float]]], label: str, reference: str) -> dict[str, float]:
-    """Median over rounds of (reference block p50 / ``label`` block p50), with its p10 / p90 spread.
-
-    The ratio of two blocks of the same round cancels the drift in a shared machine's load.
-    """
-    ratio = (np.array([np.median(b) for b in times[reference]]) /
-             np.array([np.median(b) for b in times[label]]))
-    return {"speedup": float(np.median(ratio)), "speedup_p10": float(np.percentile(ratio, 10)),
-            "speedup_p90": float(np.percentile(ratio, 90))}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,7 +20,6 @@ on 2 cores at image 96-160) or "paper" (the registered defaults: ResNet-18 + Dis
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,14 +191,3 @@ def suite_from_args(values: dict[str, Any]) -> SuiteConfig:
     """SuiteConfig from parsed command-line values (None = default)."""
     kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items() if v is not None}
     return SuiteConfig(**kw)
-
-
-def environ_summary() -> dict[str, Any]:
-    """Versions and hardware for the report's provenance section."""
-    import platform
-
-    import torch
-
-    return {"python": platform.python_version(), "torch": torch.__version__,
-            "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU x{os.cpu_count()}"}
-

@@ -48,7 +48,6 @@ def findings(runs: Sequence[RunResult], splits: Sequence[str]) -> list[str]:
 def write_report(s: Any, configs: Sequence[TrainConfig], trained: Sequence[Mapping[str, Any]],
                  runs: Sequence[RunResult], command: str) -> Path:
     """Write REPORT.md into ``s.report_dir`` (tables.md and the figures are already there)."""
-    from adfusion_edge.distill.train.suite import environ_summary
 
     out = Path(s.report_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -123,3 +122,13 @@ def write_report(s: Any, configs: Sequence[TrainConfig], trained: Sequence[Mappi
     path = out / "REPORT.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def environ_summary() -> dict[str, Any]:
+    """Versions and hardware for the report's provenance section."""
+    import platform
+
+    import torch
+
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU x{os.cpu_count()}"}

@@ -18,7 +18,6 @@ from adfusion_edge.distill.prune.latency import (
     OrtTimer,
     compare_latency,
     count_macs,
-    export_onnx_bytes,
     ort_latency,
 )
 from adfusion_edge.distill.prune.pruner import (
@@ -30,6 +29,7 @@ from adfusion_edge.distill.prune.pruner import (
     rebuild_verified,
 )
 from adfusion_edge.errors import ConfigError
+from adfusion_edge.export.onnx_tools import export_onnx_bytes
 
 
 @pytest.fixture(scope="module")

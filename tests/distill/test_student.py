@@ -15,8 +15,9 @@ from student_fixtures import TINY_STUDENT, randomize_norms, tiny_student
 from adfusion_edge import schema
 from adfusion_edge.distill.models import registry
 from adfusion_edge.distill.models.student import StudentConfig, StudentModel
-from adfusion_edge.distill.prune.latency import count_macs, example_inputs, export_onnx_bytes
+from adfusion_edge.distill.prune.latency import count_macs, example_inputs
 from adfusion_edge.errors import ConfigError
+from adfusion_edge.export.onnx_tools import export_onnx_bytes
 from adfusion_edge.preprocess import PreprocessConfig
 
 
