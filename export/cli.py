@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from adfusion_edge.errors import ConfigError
-from adfusion_edge.export.formats import FORMATS
+from adfusion_edge.formats import FORMATS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import warnings
 from pathlib import Path
+from typing import Any
 
 import onnx
 import torch
@@ -32,6 +33,7 @@ from adfusion_edge import io_contract, schema
 from adfusion_edge.errors import ConfigError
 from adfusion_edge.export.graph_merge import merge_sibling_linears
 from adfusion_edge.export.wrapper import example_inputs, wrap_for_export
+from adfusion_edge.formats import Written
 from adfusion_edge.io_contract import INPUT_NAMES
 
 MIN_OPSET = 17
@@ -112,6 +114,15 @@ def _declare_output_shapes(proto: onnx.ModelProto, max_tokens: int, dynamic_seq:
                 shape.dim.add().dim_param = d
             else:
                 shape.dim.add().dim_value = d
+
+
+def write(job: Any) -> Written:
+    """The format table's writer for ``onnx``: the FP32 graph, or the INT8 one with ``int8``.
+
+    Args:
+        job: An export.job.ExportJob (its ``onnx()`` exports, gates parity and quantizes).
+    """
+    return job.onnx()
 
 
 def graph_io(path: str | Path) -> dict[str, list[dict]]:

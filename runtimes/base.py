@@ -35,7 +35,6 @@ class Backend(ABC):
 
     Attributes:
         name: Backend name (``onnxruntime``, ``tensorrt``, ``torchscript``).
-        suffixes: Model file suffixes this backend runs.
         path: The model file.
         provider: What actually executes the graph, e.g. ``CPUExecutionProvider``,
             ``CUDAExecutionProvider``, ``TensorrtExecutionProvider``, ``tensorrt:fp16``, ``torch:cpu``.
@@ -43,7 +42,6 @@ class Backend(ABC):
     """
 
     name: ClassVar[str] = ""
-    suffixes: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)

@@ -205,6 +205,7 @@ def test_runtime_path_modules_import_without_torch():
 
 @pytest.mark.parametrize("mod,expected", [("adfusion_edge.schema", "core"), ("adfusion_edge.cli.analyze", "cli"),
                                           ("adfusion_edge.distill.kd.cli", "distill.kd"),
-                                          ("adfusion_edge.export.formats", "export")])
+                                          ("adfusion_edge.export.onnx_tools", "export"),
+                                          ("adfusion_edge.formats", "core"), ("adfusion_edge.analyzer", "api")])
 def test_unit_of(mod, expected):
     assert unit(mod) == expected
