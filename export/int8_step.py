@@ -1,11 +1,10 @@
 """The INT8 step of an export: quantize, gate, and (CPU ONNX) keep the fastest passing recipe.
 
-Which INT8 recipe is fastest depends on the model. Measured on a random-weight copy of the pruned
-student's architecture (batch 1, 1 ORT thread, AVX-512 VNNI): dynamic INT8 on the text / fusion
-MatMuls pays; static QLinearConv pays on the wider CNN blocks but not on the first one (16
-channels at 64 x 64 ran 2.5x slower than ORT's NCHWc float kernel), so "static from the second
-block on" (1.22x FP32) beat "static everywhere" (1.13x). On the trained student the order depends
-on which nodes the sensitivity search keeps in float (bundle.json records the race). So
+Which INT8 recipe is fastest depends on the model: dynamic INT8 on the text / fusion MatMuls
+pays; static QLinearConv pays on the wider CNN blocks but can lose to ORT's NCHWc float kernel on a
+narrow first block, hence the "static from the n-th conv on" recipes. On a trained student the
+order also depends on which nodes the sensitivity search keeps in float, and bundle.json records
+the race of the shipped model. So
 when no QuantConfig is forced, every CPU recipe below is built (only the first with ``measure``
 off), and in each the nodes a probe finds sensitive are kept in float (export/sensitivity.py; the
 probe is calibration-split ads the calibrator did not see). Each is gated on the held-out ads;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Issue-4 report: teacher vs student vs pruned student (vs bundles) -> reports/student/.
+"""Student report: teacher vs student vs pruned student (vs bundles) -> reports/student/.
 
     python scripts/student_report.py \\
         --model teacher=runs/teacher --model student=runs/student --model pruned=runs/student_pruned \\

@@ -1,4 +1,4 @@
-"""REPORT.md of the issue-4 comparison, written from compare.json's content alone.
+"""REPORT.md of the student report (teacher vs student vs pruned vs bundles), written from compare.json's content alone.
 
 Numbers are printed next to their ratio to the reference model (the teacher), because on a
 shared machine absolute latencies drift with the neighbours' load while ratios from one

@@ -1,4 +1,4 @@
-"""Issue 4: teacher vs student vs pruned student (vs exported bundles) in one report.
+"""The student report: teacher vs student vs pruned student (vs exported bundles) in one report.
 
 For every named checkpoint: parameters, MACs, size on disk (safetensors and the FP32 ONNX graph),
 CPU latency at batch 1 (p50 / p99) and throughput at a large batch for PyTorch eager and ONNX

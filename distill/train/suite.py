@@ -7,7 +7,7 @@ and only re-validates finished runs):
 * Table 1: resnet18_image, vit_image, distilbert_text, roberta_text, early_fusion, late_fusion,
   clip_dual (two phases: ITC pre-training ``clip_dual_itc``, then a linear probe on frozen
   encoders initialised from it, as CLIP is used), adfusionnet (the teacher; also Table 2 "full").
-* Text initialisation (issue 3): the teacher once more with its text encoder initialised from the
+* Text initialisation: the teacher once more with its text encoder initialised from the
   pretrained all-MiniLM-L6-v2 (``adfusionnet_minilm``, its own bert-base-uncased vocabulary) next
   to the from-scratch DistilBERT of ``adfusionnet``; both rows go to Table 1.
 * Table 2: adfusionnet.ABLATION_PRESETS (no_xattn, no_multiscale, no_itc, no_mi).

@@ -99,7 +99,7 @@ def write_report(s: Any, configs: Sequence[TrainConfig], trained: Sequence[Mappi
         lines.append(f"| {t['name']} | {t['model']} | {t['steps']} | {t['samples_per_s']:.1f} | "
                      f"{t['wall_s']:.0f} | {best} |")
     tables = (out / "tables.md").read_text() if (out / "tables.md").is_file() else ""
-    lines += ["", "## Checks the issue asks for", "", *findings(runs, s.splits)]
+    lines += ["", "## Checks: does the teacher beat every baseline, what each ablation costs", "", *findings(runs, s.splits)]
     lines += ["", tables.replace("# Results", "## Results", 1), "", "## Figures", ""]
     for split in s.splits:
         for name, title in (("figure1", "Figure 1: scores across tasks"), ("figure2", "Figure 2: loss weights")):

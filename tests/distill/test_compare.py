@@ -1,4 +1,4 @@
-"""Issue-4 comparison report on tiny real checkpoints, a real evaluation directory and a real bundle."""
+"""The student report on tiny real checkpoints, a real evaluation directory and a real bundle."""
 
 from __future__ import annotations
 

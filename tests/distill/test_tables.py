@@ -138,7 +138,7 @@ def test_suite_plan_and_tiny_end_to_end(corpus, tmp_path):
     report = run_suite(s, progress=False).read_text()
     assert "adfusion-edge train --config" in report and "python scripts/train_all.py" in report
     assert "Ours (AdFusionNet)" in report and "samples/s" in report
-    assert "## Checks the issue asks for" in report and "- `test`: the teacher (Overall" in report
+    assert "## Checks: does the teacher beat every baseline" in report and "- `test`: the teacher (Overall" in report
     assert (tmp_path / "rep" / "figure1_test.png").is_file()
 
 
