@@ -235,7 +235,9 @@ class Analyzer:
 
             validate_label_lists(labels)
             if self._open_vocab is None:
-                self._open_vocab = OpenVocabScorer()
+                with self._ocr_lock:  # created once, like the OCR engine
+                    if self._open_vocab is None:
+                        self._open_vocab = OpenVocabScorer()
         report = self._run_one(image, text)
         if labels is not None:
             report = replace(report, open_labels=self._open_vocab.score(report.text, labels))

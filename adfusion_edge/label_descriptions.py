@@ -9,7 +9,17 @@ labels a caller passes at run time). ``check()`` (run at import) keeps them in s
 
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
 from adfusion_edge import schema
+from adfusion_edge.errors import ConfigError
+
+# Built by ``python -m adfusion_edge.distill.models.label_priors``.
+PRIORS_FILE = Path(__file__).parent / "assets" / "static_text" / "label_priors.npz"
 
 THEME: dict[str, str] = {
     "food": "food and drink: restaurants, fast food, pizza, burgers, snacks, coffee, beer, groceries",
@@ -110,6 +120,32 @@ def check() -> None:
 def descriptions(head: str) -> list[str]:
     """The descriptions of ``head``'s labels, in schema order."""
     return [DESCRIPTIONS[head][label] for label in schema.head(head).labels]
+
+
+def descriptions_hash() -> str:
+    """sha256 of every description table (detects a prior file built from other descriptions)."""
+    return hashlib.sha256(json.dumps(DESCRIPTIONS, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def prior_matrix(head: str, space: str = "static", path: str | Path = PRIORS_FILE) -> np.ndarray:
+    """The (num_labels, D) description embeddings of ``head`` in ``space`` (``static`` or ``minilm``).
+
+    Raises:
+        FileNotFoundError: no prior file. ConfigError: unknown head / space, or the file was built
+            from other descriptions (rebuild it).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"label prior file not found: {path}")
+    with np.load(path, allow_pickle=False) as z:
+        meta = json.loads(str(z["meta"]))
+        if meta["descriptions_sha256"] != descriptions_hash():
+            raise ConfigError(f"{path} was built from other label descriptions; rebuild it with "
+                              "python -m adfusion_edge.distill.models.label_priors")
+        key = f"{space}/{head}"
+        if key not in z.files:
+            raise ConfigError(f"{path}: no prior {key!r}; have {sorted(k for k in z.files if k != 'meta')}")
+        return z[key]
 
 
 check()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import time
 from collections import Counter
@@ -29,7 +30,8 @@ from adfusion_edge.distill.data import realtext
 from adfusion_edge.distill.data.pitt import PITT_SENTIMENTS, SENTIMENT_TO_OURS
 from adfusion_edge.static_text import StaticEmbeddings
 
-DEV_LABELS = Path("/work/shared/realdata/images/dev/labels.json")
+# The shared real-data folder (not in the repository); ADFUSION_REALDATA points elsewhere.
+DEV_LABELS = Path(os.environ.get("ADFUSION_REALDATA", "/work/shared/realdata")) / "images" / "dev" / "labels.json"
 Encoder = Callable[[Sequence[str]], np.ndarray]
 _SENTI_ID = {name: i for i, (name, _) in PITT_SENTIMENTS.items()}
 
@@ -268,10 +270,26 @@ def run(out: Path | None = None) -> dict:
     return res
 
 
+def open_vocab_bare_names() -> dict[str, tuple[float, int]]:
+    """Theme accuracy of the runtime open-vocabulary scorer given the bare theme names as user labels."""
+    from adfusion_edge.open_vocab import OpenVocabScorer
+
+    sc, names = OpenVocabScorer(), {"theme": list(schema.THEMES)}
+    out = {}
+    for set_name, rows in (("pitt_test", _pitt("test")), ("dev_text_hint", dev_rows())):
+        pred = [sc.score(r["text"], names)["theme"].label for r in rows]
+        out[set_name] = accuracy(pred, [r.get("theme") for r in rows])
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=None)
-    print(json.dumps(run(p.parse_args(argv).out), indent=1, sort_keys=True))
+    p.add_argument("--open-vocab-names", action="store_true",
+                   help="only the open-vocabulary scorer with bare theme names (a few seconds)")
+    a = p.parse_args(argv)
+    res = open_vocab_bare_names() if a.open_vocab_names else run(a.out)
+    print(json.dumps(res, indent=1, sort_keys=True))
     return 0
 
 
