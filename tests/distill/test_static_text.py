@@ -84,3 +84,15 @@ def test_distiller_on_a_few_tokens(tmp_path):
     s = StaticEmbeddings(out)
     assert s.dim == 8 and meta["vocab_size"] == 30522 and 0 < meta["pca_variance_kept"] <= 1
     assert np.abs(s.vectors[1000:1100]).sum() > 0 and not s.vectors[2000:].any()  # only the first 1100 ran
+
+
+def test_static_is_a_text_encoder_option():
+    from adfusion_edge.distill.models.registry import create_model
+    from adfusion_edge.tokenizer import BERT_UNCASED
+
+    model = create_model("distilbert_text", preprocess={"image_size": 32, "max_tokens": 12},
+                         text_encoder="static", text_dim=64, text_heads=4).eval()
+    assert model.text.dim == 64 and model.text.tokenizer_path == str(BERT_UNCASED)
+    tb = AdTokenizer(BERT_UNCASED, 12).encode(["Hot pizza 50% OFF"])
+    out = model(torch.zeros(1, 3, 32, 32), torch.from_numpy(tb.input_ids), torch.from_numpy(tb.attention_mask))
+    assert out["theme"].shape == (1, 12) and out["monetary_span"].shape == (1, 12, 3)
