@@ -13,6 +13,9 @@ backend session, the tokenizer) is read-only afterwards; ONNX Runtime's ``run`` 
 tokenizer are thread-safe; the OCR engine is created lazily under a lock; the cache has its own
 lock.
 
+Open vocabulary: ``run(img, labels={"theme": ["pet food", "insurance"]})`` also scores the caller's
+own labels against the text the model read (adfusion_edge.open_vocab) into ``report.open_labels``.
+
 Text: ``text=None`` -> OCR (or empty text when ``ocr=False``); ``text=""`` is an ad without
 text and skips OCR. Bytes must be UTF-8 (InvalidTextError otherwise); long texts are truncated to
 the model's token length.
@@ -26,6 +29,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
@@ -127,6 +131,7 @@ class Analyzer:
         self._ocr = None
         self._ocr_lock = threading.Lock()
         self._cache = _LRU(cache_size) if cache_size else None
+        self._open_vocab = None
 
     @property
     def provider(self) -> str:
@@ -207,12 +212,15 @@ class Analyzer:
                         provider=self._backend.provider, model=str(self.bundle.path),
                         precision=self.bundle.precision, source=name)
 
-    def run(self, image: ImageSource, text: str | bytes | None = None) -> AdReport:
+    def run(self, image: ImageSource, text: str | bytes | None = None,
+            labels: dict[str, list[str]] | None = None) -> AdReport:
         """Analyse one ad.
 
         Args:
             image: Path, bytes, PIL image or numpy array (HxW[xC], uint8/uint16/float).
             text: The ad's text; None = read it with OCR (or empty text when ocr=False).
+            labels: Your own labels per head, e.g. ``{"theme": ["pet food", "gaming"]}``, scored with
+                no retraining into ``report.open_labels`` (adfusion_edge.open_vocab; from the text only).
 
         Returns:
             The AdReport.
@@ -220,7 +228,22 @@ class Analyzer:
         Raises:
             InvalidImageError / ImageTooLargeError: bad image. FileNotFoundError: missing path.
             InvalidTextError: text not str / UTF-8 bytes. OcrError: OCR failed.
+            LabelListError: ``labels`` empty, duplicated, too long or not strings (checked first).
         """
+        if labels is not None:
+            from adfusion_edge.open_vocab import OpenVocabScorer, validate_label_lists
+
+            validate_label_lists(labels)
+            if self._open_vocab is None:
+                with self._ocr_lock:  # created once, like the OCR engine
+                    if self._open_vocab is None:
+                        self._open_vocab = OpenVocabScorer()
+        report = self._run_one(image, text)
+        if labels is not None:
+            report = replace(report, open_labels=self._open_vocab.score(report.text, labels))
+        return report
+
+    def _run_one(self, image: ImageSource, text: str | bytes | None) -> AdReport:
         key = None
         if self._cache is not None:
             key = self._cache_key(image, text)

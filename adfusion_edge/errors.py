@@ -77,3 +77,7 @@ class ParityError(AdFusionError):
 
 class OcrError(AdFusionError, RuntimeError):
     """OCR could not run (engine failed to load or crashed on an image)."""
+
+
+class LabelListError(AdFusionError, ValueError):
+    """An open-vocabulary label list that is empty, duplicated, too long or not strings (names the head)."""

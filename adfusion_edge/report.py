@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from adfusion_edge.open_vocab import OpenVocabResult
 
 
 def display(label: str) -> str:
@@ -104,6 +107,8 @@ class AdReport:
         model: Bundle path.
         precision: fp32 / fp16 / int8.
         source: File name when the image came from a path.
+        open_labels: Scores of the caller's own labels (``run(..., labels={head: [...]})``,
+            adfusion_edge.open_vocab), by head; empty when none were asked for.
     """
 
     theme: Prediction
@@ -128,6 +133,7 @@ class AdReport:
     model: str = ""
     precision: str = ""
     source: str | None = None
+    open_labels: dict[str, OpenVocabResult] = field(default_factory=dict)
     ok: bool = field(default=True, init=False)
 
     def __str__(self) -> str:
@@ -139,6 +145,9 @@ class AdReport:
             ("Trust/Safety", self.trust_safety), ("Target Audience", self.audience),
             ("Predicted CTR", self.ctr), ("Likelihood of Shares", self.shares),
         ]
+        for head, res in self.open_labels.items():
+            top = res.scores[0]
+            rows.append((f"{head} (your labels)", f"{top.label} ({top.probability:.2f}, from {res.evidence})"))
         return "\n".join(f"{k}: {v}" for k, v in rows)
 
     def to_dict(self) -> dict[str, Any]:
@@ -173,12 +182,19 @@ class AdReport:
             text=d["text"], text_source=d["text_source"],
             ocr_lines=tuple((ln[0], float(ln[1]), tuple(ln[2])) for ln in d["ocr_lines"]),
             timings=Timings(**t), backend=d["backend"], provider=d["provider"], model=d["model"],
-            precision=d["precision"], source=d["source"],
+            precision=d["precision"], source=d["source"], open_labels=_open_labels(d.get("open_labels") or {}),
         )
 
     @classmethod
     def from_json(cls, s: str) -> AdReport:
         return cls.from_dict(json.loads(s))
+
+
+def _open_labels(d: dict[str, Any]) -> dict[str, OpenVocabResult]:
+    from adfusion_edge.open_vocab import OpenLabelScore, OpenVocabResult
+
+    return {h: OpenVocabResult(tuple(OpenLabelScore(x["label"], float(x["probability"])) for x in r["scores"]),
+                               r["evidence"]) for h, r in d.items()}
 
 
 @dataclass(frozen=True)

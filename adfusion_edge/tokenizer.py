@@ -2,6 +2,12 @@
 
 Wraps a Hugging Face ``tokenizers`` JSON file (WordPiece, as DistilBERT/BERT use). The same file
 ships in every bundle, so a model always meets the tokenizer it was trained with.
+
+The project tokenizer is the bert-base-uncased WordPiece vocabulary (30,522 tokens, the one
+all-MiniLM-L6-v2 reads), packaged as :data:`BERT_UNCASED`: brand names and slogans tokenize as
+words, and the teacher's MiniLM, the student's static embeddings and the runtime's open-vocabulary
+scorer share one id space. Bundles made with an older corpus-trained vocabulary carry their own
+``tokenizer.json`` and keep working: a bundle's file is always the one used.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from tokenizers import Tokenizer
@@ -19,6 +26,18 @@ from adfusion_edge.errors import ConfigError, InvalidTextError
 TAG_O, TAG_B, TAG_I = 0, 1, 2
 # Label for positions that must not count in the span loss (padding, [CLS], [SEP]).
 IGNORE_INDEX = -100
+
+# The packaged bert-base-uncased WordPiece tokenizer (built from MiniLM's vocab.txt by
+# distill.data.tokenizer_train.wordpiece_from_vocab).
+BERT_UNCASED_NAME = "bert-base-uncased"
+BERT_UNCASED = Path(__file__).parent / "assets" / "tokenizers" / "bert-base-uncased.json"
+
+
+def resolve_tokenizer(name_or_path: str | os.PathLike) -> str:
+    """A tokenizer.json path; the name ``bert-base-uncased`` means the packaged :data:`BERT_UNCASED`."""
+    if os.fspath(name_or_path) == BERT_UNCASED_NAME:
+        return str(BERT_UNCASED)
+    return os.fspath(name_or_path)
 
 
 @dataclass(frozen=True)
@@ -62,11 +81,12 @@ class AdTokenizer:
     """Fixed-length tokenizer for ad text.
 
     Args:
-        path: A ``tokenizer.json`` file (Hugging Face tokenizers format).
+        path: A ``tokenizer.json`` file (Hugging Face tokenizers format), or ``bert-base-uncased``.
         max_tokens: Sequence length: longer texts are truncated, shorter ones padded.
     """
 
     def __init__(self, path: str | os.PathLike, max_tokens: int):
+        path = resolve_tokenizer(path)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"tokenizer file not found: {path}")
         if max_tokens < 4:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the default model shipped in adfusion_edge/models/default/ from scratch, reproducibly:
-# AdSynth corpus -> WordPiece tokenizer -> CPU-scale teacher -> distilled student -> pruned by
+# AdSynth corpus -> bert-base-uncased WordPiece tokenizer -> CPU-scale teacher -> distilled student -> pruned by
 # measured ORT latency + KD fine-tune -> INT8 ONNX bundle (parity-gated). Every step resumes
 # where it stopped if re-run. About 1-2 hours on 2 CPU cores; set RUNS to keep runs elsewhere.
 set -euo pipefail
@@ -11,7 +11,8 @@ mkdir -p "$RUNS"
 [ -e runs ] || ln -s "$RUNS" runs  # the configs name runs/corpus12k
 
 adfusion-edge data synth --n 12000 --out "$CORPUS" --workers 2 --seed 0
-adfusion-edge data tokenizer "$CORPUS" --out "$CORPUS/tokenizer.json" --vocab-size 4000
+# The bert-base-uncased WordPiece vocabulary (the one MiniLM reads), not one trained on AdSynth copy.
+adfusion-edge data tokenizer --from-vocab minilm --out "$CORPUS/tokenizer.json"
 adfusion-edge train --config configs/teacher_cpu.yaml --out "$RUNS/teacher"
 adfusion-edge distill --teacher "$RUNS/teacher" --config configs/student_cpu.yaml --out "$RUNS/student"
 # Channels rounded to 16: ORT's AVX-512 NCHWc float convs and the int8 kernels both work in

@@ -10,6 +10,7 @@ SUBVERBS: dict[str, tuple[str, str]] = {
     "preview": ("adfusion_edge.distill.data.preview", "write a contact-sheet PNG of a corpus with labels"),
     "tokenizer": ("adfusion_edge.distill.data.cli_tokenizer", "train a WordPiece tokenizer on a corpus's text"),
     "pitt": ("adfusion_edge.distill.data.pitt", "convert Pitt Image Ads annotations to a JSONL manifest"),
+    "realtext": ("adfusion_edge.distill.data.realtext", "real ad text -> text-only training / test manifests"),
     "ocr-cer": ("adfusion_edge.distill.data.ocr_eval", "run RapidOCR over a corpus split and report the CER"),
 }
 

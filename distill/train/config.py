@@ -70,7 +70,8 @@ class DataSection:
         corpus: Shard corpus directory (with manifest.json); or None when ``manifests`` is used.
         manifests: split -> JSONL manifest path (alternative to ``corpus``).
         train_split / val_split: Split names used for training and periodic validation.
-        tokenizer: tokenizer.json; None means ``<corpus>/tokenizer.json``.
+        tokenizer: tokenizer.json, or ``bert-base-uncased`` (the packaged WordPiece vocabulary,
+            adfusion_edge.tokenizer.BERT_UNCASED); None means ``<corpus>/tokenizer.json``.
         text_source: Which text the model reads: "gt" (the record's text) or "ocr" (precomputed
             OCR text, see distill/data/dataset.py).
         ocr_noise: Probability of OCR-style corruption of the training text (augmentation).
@@ -102,7 +103,9 @@ class DataSection:
     def tokenizer_path(self) -> str | None:
         """The tokenizer file: explicit, else the corpus's tokenizer.json, else None."""
         if self.tokenizer:
-            return self.tokenizer
+            from adfusion_edge.tokenizer import resolve_tokenizer
+
+            return resolve_tokenizer(self.tokenizer)
         return str(Path(self.corpus) / "tokenizer.json") if self.corpus else None
 
 

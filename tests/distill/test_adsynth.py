@@ -10,7 +10,16 @@ import pytest
 from PIL import Image
 
 from adfusion_edge import schema
-from adfusion_edge.distill.data.adsynth import colours, copybank, glyphs, keywords, layouts, offers, scenario
+from adfusion_edge.distill.data.adsynth import (
+    colours,
+    copybank,
+    glyphs,
+    keywords,
+    layouts,
+    offers,
+    real_priors,
+    scenario,
+)
 from adfusion_edge.distill.data.adsynth.config import SynthConfig
 from adfusion_edge.distill.data.adsynth.generator import generate_ad
 from adfusion_edge.errors import ConfigError
@@ -20,7 +29,9 @@ N_ADS = 160
 
 @pytest.fixture(scope="module")
 def cfg() -> SynthConfig:
-    return SynthConfig(seed=7)
+    # The earlier, offer- and CTA-rich priors: 160 ads must show every monetary format and CTA
+    # rule. The real-text priors (the defaults) are tested on their rates in test_real_priors.py.
+    return SynthConfig(seed=7, p_cta=real_priors.LEGACY_P_CTA, p_offer=None, p_number=0.0)
 
 
 @pytest.fixture(scope="module")

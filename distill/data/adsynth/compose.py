@@ -19,7 +19,7 @@ import random
 from dataclasses import dataclass, field
 
 from adfusion_edge.distill.data.adsynth import copybank as cb
-from adfusion_edge.distill.data.adsynth import offers
+from adfusion_edge.distill.data.adsynth import offers, real_priors
 from adfusion_edge.distill.data.adsynth.layouts import Plan
 from adfusion_edge.distill.data.adsynth.scenario import Scenario
 
@@ -41,7 +41,8 @@ def _case(rng: random.Random, s: str, p_upper: float) -> str:
     return s.upper() if rng.random() < p_upper else s
 
 
-def compose(rng: random.Random, sc: Scenario, plan: Plan) -> Copy:
+def compose(rng: random.Random, sc: Scenario, plan: Plan, p_number: float = 0.0) -> Copy:
+    """The copy of one ad; ``p_number``: chance of a body line with a non-price number (real_priors)."""
     generic = sc.modality == "picture_only"
     theme = sc.theme
     product = rng.choice(cb.PRODUCTS[theme])
@@ -79,6 +80,10 @@ def compose(rng: random.Random, sc: Scenario, plan: Plan) -> Copy:
             audience_line = rng.choice(cb.AUDIENCE_LINES[sc.audience])
     if audience_line:
         body.append((audience_line, 2))
+    if p_number and rng.random() < p_number:
+        # Real copy is full of numbers that are not prices (years, models, dates, phones): the
+        # monetary head must learn that "Since 1921" or "800% more followers" is no offer.
+        body.append((real_priors.number_phrase(rng)[1], 2))
 
     offer = compact = None
     if sc.monetary != "none":

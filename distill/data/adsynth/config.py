@@ -12,6 +12,7 @@ from typing import Any
 
 from adfusion_edge.distill.data.adsynth import fonts as _fonts
 from adfusion_edge.distill.data.adsynth import layouts as _layouts
+from adfusion_edge.distill.data.adsynth import real_priors as _real
 from adfusion_edge.errors import ConfigError
 
 GENERATOR = "adsynth"
@@ -45,6 +46,13 @@ class SynthConfig:
         shard_size: Ads per Parquet shard.
         jpeg_quality: JPEG quality of the stored image (50..100).
         max_clutter: Most decorative clutter items per ad (scaled down by some layouts).
+        p_cta: Share of ads with a call-to-action button (real_priors.P_CTA, measured on real ad
+            text; real_priors.LEGACY_P_CTA = 0.88 was AdSynth's earlier prior).
+        p_offer: Share of ads with a monetary offer (real_priors.P_OFFER); None = the earlier
+            per-theme weights of scenario.MONETARY_PRIOR, whose ``none`` weight gave ~20% none.
+        p_number: Chance of an extra body line with a number that is not a price (a year, model
+            number, date, phone number, "800% more followers"; 0 = never). The default,
+            real_priors.P_NUMBER_LINE, brings the share of ads with such numbers to the real P_NUMBER.
     """
 
     seed: int = 0
@@ -60,6 +68,9 @@ class SynthConfig:
     shard_size: int = 1000
     jpeg_quality: int = 90
     max_clutter: int = 12
+    p_cta: float = _real.P_CTA
+    p_offer: float | None = _real.P_OFFER
+    p_number: float = _real.P_NUMBER_LINE
 
     def __post_init__(self) -> None:
         for name in ("layouts", "shift_layouts", "fonts", "shift_fonts", "split_fractions"):
@@ -92,8 +103,10 @@ class SynthConfig:
         if set(self.fonts) & set(self.shift_fonts):
             raise _err("shift_fonts", f"must be disjoint from fonts; shared: "
                                       f"{sorted(set(self.fonts) & set(self.shift_fonts))}")
-        for name in ("generic_copy_share", "generic_picture_share", "shift_fraction"):
+        for name in ("generic_copy_share", "generic_picture_share", "shift_fraction", "p_cta", "p_offer", "p_number"):
             v = getattr(self, name)
+            if name == "p_offer" and v is None:
+                continue
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:
                 raise _err(name, f"must be a number in [0, 1], got {v!r}")
         if self.generic_copy_share + self.generic_picture_share > 1.0:

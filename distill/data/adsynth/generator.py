@@ -68,7 +68,7 @@ def generate_ad(cfg: SynthConfig, split: str, index: int) -> AdRecord:
     design = max(cfg.size, DESIGN_MIN)
     plan = layouts.make(sc.layout, rng, design)
     pal = style.palette(rng, sc, plan.solid_only)
-    cp = compose.compose(rng, sc, plan)
+    cp = compose.compose(rng, sc, plan, cfg.p_number)
     heading, body = fonts.family(sc.heading_font), fonts.family(sc.body_font)
     out = render.render(rng, design, plan, pal, cp, sc, heading, body, cfg.max_clutter)
     if design != cfg.size:

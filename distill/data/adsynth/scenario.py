@@ -13,7 +13,10 @@ occur):
   neutral; surprise -> any).
 * audience | theme: the theme's affinity audiences 85% of the time, any audience 15%
   (off-target ads; the engagement model penalises the mismatch).
-* cta | theme (12% none; picture-only ads use theme-neutral CTAs) and monetary | theme.
+* cta: a button on cfg.p_cta of the ads (real_priors.P_CTA, measured on real ad text: most real
+  ads have none), its label | theme (picture-only ads use theme-neutral CTAs).
+* monetary: an offer on cfg.p_offer of the ads (real_priors.P_OFFER), its type | theme; with
+  ``p_offer=None`` the earlier per-theme weights including ``none`` (MONETARY_PRIOR).
 * layout and fonts: uniform over the split's (in-distribution or held-out) lists.
 
 How the labels are *expressed* (so they are learnable) is in compose.py and style.py.
@@ -88,7 +91,6 @@ CTA_PRIOR: dict[str, dict[str, float]] = {
     "home": {"shop_now": 3, "call_now": 1.5, "learn_more": 1.5, "buy_now": 1, "book_now": 0.5},
 }
 GENERIC_CTA = {"shop_now": 2, "buy_now": 2, "learn_more": 2, "sign_up": 1, "get_started": 1, "subscribe": 0.5}
-NO_CTA = 0.12
 MONETARY_PRIOR: dict[str, dict[str, float]] = {
     "food": {"none": 1.2, "bogo": 1.2, "percent_off": 1, "price": 1.2, "free": 1, "discount": 0.5},
     "technology": {"none": 1.2, "price": 1.5, "percent_off": 1, "discount": 1, "cashback": 0.6, "free": 0.6},
@@ -160,11 +162,16 @@ def sample(rng: random.Random, cfg: SynthConfig, split: str) -> Scenario:
         audience = rng.choice(AUDIENCES)
     else:
         audience = _pick(rng, AUDIENCE_AFFINITY[theme])
-    if rng.random() < NO_CTA:
+    if rng.random() >= cfg.p_cta:
         cta = "none"
     else:
         cta = _pick(rng, GENERIC_CTA if modality == "picture_only" else CTA_PRIOR[theme])
-    monetary = _pick(rng, MONETARY_PRIOR[theme])
+    if cfg.p_offer is None:
+        monetary = _pick(rng, MONETARY_PRIOR[theme])
+    elif rng.random() < cfg.p_offer:
+        monetary = _pick(rng, {k: w for k, w in MONETARY_PRIOR[theme].items() if k != "none"})
+    else:
+        monetary = "none"
     fonts = cfg.fonts_for(split)
     heading = rng.choice(fonts)
     body = heading if rng.random() < 0.4 else rng.choice(fonts)
