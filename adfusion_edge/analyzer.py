@@ -109,6 +109,7 @@ class Analyzer:
         strict_ocr: Raise OcrError when OCR fails instead of analysing the ad image-only.
         ocr_tokens: Word pieces OCR fills, most prominent text first (None: the model's token
             length less [CLS]/[SEP]; 0 or less: recognise every box).
+        ocr_timeout_s: Give up OCR of one ad after this long (an ``ocr_failed`` report; None: no limit).
 
     Raises:
         BundleError: missing / tampered / incompatible bundle.
@@ -118,7 +119,8 @@ class Analyzer:
     def __init__(self, model: str | os.PathLike | None = None, device: str = "auto", backend: str | None = None,
                  ocr: bool = True, threads: int | None = None, strict: bool = False, cache_size: int = 0,
                  postprocess: PostprocessConfig | None = None, dla_core: int | None = None,
-                 warmup: bool = False, strict_ocr: bool = False, ocr_tokens: int | None = None):
+                 warmup: bool = False, strict_ocr: bool = False, ocr_tokens: int | None = None,
+                 ocr_timeout_s: float | None = None):
         from adfusion_edge.runtimes.auto import AutoBackend
 
         if cache_size < 0:
@@ -134,7 +136,7 @@ class Analyzer:
         self._ocr_threads = threads
         self._ocr = None
         self._ocr_lock = threading.Lock()
-        self._strict_ocr = strict_ocr
+        self._strict_ocr, self._ocr_timeout_s = strict_ocr, ocr_timeout_s
         self._ocr_tokens = self.preprocess.max_tokens - 2 if ocr_tokens is None else ocr_tokens
         self._cache = _LRU(cache_size) if cache_size else None
         self.warmup_ms = 0.0
@@ -168,7 +170,8 @@ class Analyzer:
 
                     budget = self._ocr_tokens if self._ocr_tokens > 0 else None
                     self._ocr = OcrEngine(threads=self._ocr_threads, token_budget=budget,
-                                          count_tokens=token_counter(self.bundle.tokenizer_file))
+                                          count_tokens=token_counter(self.bundle.tokenizer_file),
+                                          timeout_s=self._ocr_timeout_s)
         return self._ocr
 
     def _cache_key(self, image: ImageSource, text: object) -> str:

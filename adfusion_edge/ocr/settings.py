@@ -14,7 +14,8 @@ the model's token budget, that the candidate also reads); no label of any image 
 dev images' labels stay an evaluation set. The fastest candidate whose agreement stays within
 two points of the best candidate's wins. Labelled recall (text hints, monetary and CTA strings)
 of REFERENCE and DEFAULT is reported afterwards by benchmarks/test_bench_ocr_real.py as a check,
-never as a selection criterion. The race's figures are in reports/ocr_race.md.
+never as a selection criterion. The race's figures are in reports/ocr_race.md (round 2, the
+deciding one) and reports/ocr_race_round1.md (the wide sweep that set round 2's candidates).
 """
 
 from __future__ import annotations
@@ -76,5 +77,13 @@ class OcrSettings:
 # defaults (batch 6, width 320), ORT's default threads, every box recognised.
 REFERENCE = OcrSettings(det_max_side=640, rec_batch=6, rec_width=320, prioritise=False)
 
-# The race winner (see the module docstring and reports/ocr_race.md).
-DEFAULT = OcrSettings(det_max_side=640, rec_batch=6, rec_width=320, prioritise=True)
+# The race winner (round 2, reports/ocr_race.md): detector unchanged at 640 px, one box per
+# recogniser call at the reference width, one ORT thread per model, prominence order + budget.
+# In that run (8 AdSynth val ads + 40 dev images' pixels, shared 2-core machine) it was 1.53x the
+# legacy engine with 98.3 % agreement; narrower recogniser input (160 / 48 px) or a smaller detector
+# (576-384 px) were 2.2-4.2x but fell below 90 % agreement (they read some boxes differently), and
+# two ORT threads per model were slower than one on the loaded machine (0.86x vs 1.53x). A
+# dynamic-INT8 (MatMul) recogniser was 1.86x vs 1.62x for FP32 at the same round-1 settings with
+# the same agreement (76.4 vs 76.6 %); it is not shipped because the package would have to build
+# and carry a second recogniser file, which this race did not settle.
+DEFAULT = OcrSettings(det_max_side=640, rec_batch=1, rec_width=320, det_threads=1, rec_threads=1, prioritise=True)

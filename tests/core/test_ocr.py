@@ -117,6 +117,8 @@ def test_analyzer_ocr_failure_gives_an_image_only_report_unless_strict(fp32_bund
     assert r.theme.label and r.cta.label and r.monetary.type.label  # every head still answers
     with pytest.raises(OcrError):
         Analyzer(fp32_bundle, device="cpu", threads=1, strict_ocr=True).run(bad)
+    late = Analyzer(fp32_bundle, device="cpu", threads=1, ocr_timeout_s=0.0).run(poster())
+    assert late.text == "" and late.text_source.startswith("ocr_failed: OCR ran past")
     given = Analyzer(fp32_bundle, device="cpu", threads=1).run(bad, text="50% OFF")
     assert given.text_source == "given" and given.timings.ocr_ms == 0
 
