@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -94,13 +94,6 @@ def legacy_engine(threads: int | None = None) -> Callable[[np.ndarray], str]:
 def words(text: str) -> list[str]:
     """Lower-cased word tokens (letters/digits, keeping 50%, 4.99, don't together)."""
     return [w.lower() for w in WORD.findall(text or "")]
-
-
-def recall(found: str, wanted: Iterable[str]) -> tuple[int, int]:
-    """(hits, total) of the wanted words present among the found text's words (multiset-free)."""
-    have = set(words(found))
-    want = [w for w in wanted]
-    return sum(w in have for w in want), len(want)
 
 
 def timed(fn: Callable[[np.ndarray], object], img: np.ndarray) -> tuple[object, float]:

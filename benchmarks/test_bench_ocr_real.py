@@ -130,7 +130,7 @@ def test_ocr_real_ads(benchmark, engines, quick: bool) -> None:
     if dev_dir() is None:
         pytest.skip("no real-ad dev images (../shared/realdata/images/dev)")
     legacy, new = engines
-    imgs = dev_images(6 if quick else None)
+    imgs = dev_images(3 if quick else None)
     labels = dev_labels()
     res = benchmark.pedantic(_compare, args=([a for _, a in imgs], legacy, new), rounds=1, iterations=1)
     cut = _window()
@@ -158,7 +158,7 @@ def test_ocr_real_ads(benchmark, engines, quick: bool) -> None:
 
 def test_ocr_adsynth(benchmark, engines, quick: bool) -> None:
     legacy, new = engines
-    ads = adsynth_ads("test", 3 if quick else 24)
+    ads = adsynth_ads("test", 2 if quick else 24)
     res = benchmark.pedantic(_compare, args=([a for _, a, _ in ads], legacy, new), rounds=1, iterations=1)
     info = _summary(res)
     for k in ("legacy", "new"):
