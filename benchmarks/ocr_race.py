@@ -1,6 +1,6 @@
 """OCR recipe race: which engine settings read real ads fastest without reading less.
 
-    python benchmarks/ocr_race.py [--dev N] [--synth N] [--out reports/ocr_race]
+    python benchmarks/ocr_race.py [--round 1|2|3] [--dev N] [--synth N] [--out reports/ocr_race]
 
 Every candidate (OcrSettings + the model's token budget, prominence order) runs ad by ad,
 interleaved with the legacy engine (the SDK's OCR before this change) in a rotated order, in one
@@ -56,10 +56,16 @@ def int8_recogniser(folder: str) -> str:
 
 
 def candidates(int8_path: str, round_no: int) -> dict[str, OcrSettings]:
-    """Round 1: the wide sweep. Round 2: recogniser width kept at 320 (round 1 showed width 48 reads
+    """Round 1: the wide sweep. Round 3: round 2's winner with and without stopping after three
+    boxes in a row that no longer fit the budget (each costs a recogniser call). Round 2: recogniser width kept at 320 (round 1 showed width 48 reads
     some boxes differently), one box per call, 1 thread (round 1's fastest split), detector sizes."""
     base = OcrSettings(det_threads=2, rec_threads=2, prioritise=True)
     nat = replace(base, rec_width=48, rec_batch=1)  # each box at its own width, no padding
+    if round_no == 3:
+        from adfusion_edge.ocr import DEFAULT
+
+        return {"reference settings + budget": replace(REFERENCE, prioritise=True), "round-2 winner": DEFAULT,
+                "round-2 winner, stop after 3 misses": replace(DEFAULT, max_misses=3)}
     if round_no == 2:
         one = replace(base, rec_batch=1, det_threads=1, rec_threads=1)
         return {
@@ -98,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dev", type=int, default=40, help="dev images (evenly spread subset)")
     ap.add_argument("--synth", type=int, default=16, help="AdSynth val ads")
     ap.add_argument("--out", default="reports/ocr_race")
-    ap.add_argument("--round", type=int, default=2, choices=(1, 2), help="candidate set (see candidates())")
+    ap.add_argument("--round", type=int, default=2, choices=(1, 2, 3), help="candidate set (see candidates())")
     a = ap.parse_args(argv)
     count = token_counter(load_bundle(default_bundle()).tokenizer_file)
     tmp = tempfile.mkdtemp(prefix="ocr_race_")
@@ -118,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             text, t = timed(calls[k], img)
             ms[k].append(t)
             reads[k].append(text)
-    ref = "reference settings + budget"
+    ref = "reference settings + budget" if "reference settings + budget" in reads else names[1]
     rows = []
     legacy_synth = None
     for k in names:

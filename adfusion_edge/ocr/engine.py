@@ -217,7 +217,7 @@ class OcrEngine:
         # No budget: one call over all boxes, as RapidOCR's pipeline does. With a budget: rounds of
         # rec_workers x rec_batch boxes, so the budget is checked between rounds.
         step = s.rec_batch * s.rec_workers if budget_n is not None else len(order)
-        budget = TokenBudget(budget_n, self.count_tokens)
+        budget = TokenBudget(budget_n, self.count_tokens, max_misses=s.max_misses)
         kept: list[OcrLine] = []
         done = 0
         for start in range(0, len(order), step):

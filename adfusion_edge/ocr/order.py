@@ -69,23 +69,28 @@ class TokenBudget:
 
     A box whose text does not fit in what is left is skipped (a smaller one later may fit), except
     the first: the most prominent text is always kept (the tokenizer truncates it). The budget
-    counts as full once fewer than ``min_left`` tokens remain.
+    counts as full once fewer than ``min_left`` tokens remain, or once ``max_misses`` boxes in a
+    row did not fit.
 
     Args:
         budget: Word pieces available (None: unlimited, every box is kept).
         count: Word pieces of one text (without special tokens).
         min_left: Stop once fewer tokens than this remain.
+        max_misses: Stop after this many boxes in a row did not fit (None: never).
     """
 
-    def __init__(self, budget: int | None, count: Callable[[str], int] | None, min_left: int = 2):
+    def __init__(self, budget: int | None, count: Callable[[str], int] | None, min_left: int = 2,
+                 max_misses: int | None = None):
         self.left = budget
         self.count = count if count is not None else (lambda s: len(s.split()))
         self.min_left = min_left
         self.taken = 0
+        self.max_misses, self.misses = max_misses, 0
 
     @property
     def full(self) -> bool:
-        return self.left is not None and self.left < self.min_left
+        return self.left is not None and (self.left < self.min_left or (
+            self.max_misses is not None and self.misses >= self.max_misses))
 
     def take(self, text: str) -> bool:
         """True (and the budget shrinks) if ``text`` fits in what is left."""
@@ -94,7 +99,9 @@ class TokenBudget:
             return True
         n = self.count(text)
         if n > self.left and self.taken:
+            self.misses += 1
             return False
+        self.misses = 0
         self.left = max(0, self.left - n)
         self.taken += 1
         return True

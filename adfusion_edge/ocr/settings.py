@@ -15,7 +15,8 @@ dev images' labels stay an evaluation set. The fastest candidate whose agreement
 two points of the best candidate's wins. Labelled recall (text hints, monetary and CTA strings)
 of REFERENCE and DEFAULT is reported afterwards by benchmarks/test_bench_ocr_real.py as a check,
 never as a selection criterion. The race's figures are in reports/ocr_race.md (round 2, the
-deciding one) and reports/ocr_race_round1.md (the wide sweep that set round 2's candidates).
+deciding one), reports/ocr_race_round1.md (the wide sweep that set round 2's candidates) and
+reports/ocr_race_round3.md (one early-stop option on top of the winner).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class OcrSettings:
         min_score: Drop recognised boxes whose confidence is below this.
         prioritise: Recognise boxes in prominence order and stop once the token budget is full;
             False recognises every box (the reference behaviour).
+        max_misses: With a budget, also stop after this many boxes in a row did not fit in what
+            was left (None: keep trying every remaining box).
     """
 
     det_max_side: int = 640
@@ -51,6 +54,7 @@ class OcrSettings:
     rec_model: str | None = None
     min_score: float = 0.5
     prioritise: bool = True
+    max_misses: int | None = None
 
     def __post_init__(self) -> None:
         if not 32 <= self.det_max_side <= 4096:
@@ -65,6 +69,8 @@ class OcrSettings:
                 raise ConfigError(f"{name} must be >= 1 or None, got {v}")
         if not 1 <= self.rec_workers <= 16:
             raise ConfigError(f"rec_workers must be in [1, 16], got {self.rec_workers}")
+        if self.max_misses is not None and self.max_misses < 1:
+            raise ConfigError(f"max_misses must be >= 1 or None, got {self.max_misses}")
         if not 0.0 <= self.min_score <= 1.0:
             raise ConfigError(f"min_score must be in [0, 1], got {self.min_score}")
 
@@ -85,5 +91,7 @@ REFERENCE = OcrSettings(det_max_side=640, rec_batch=6, rec_width=320, prioritise
 # two ORT threads per model were slower than one on the loaded machine (0.86x vs 1.53x). A
 # dynamic-INT8 (MatMul) recogniser was 1.86x vs 1.62x for FP32 at the same round-1 settings with
 # the same agreement (76.4 vs 76.6 %); it is not shipped because the package would have to build
-# and carry a second recogniser file, which this race did not settle.
+# and carry a second recogniser file, which this race did not settle. Round 3
+# (reports/ocr_race_round3.md): stopping after three boxes in a row that no longer fit
+# (``max_misses=3``) gained nothing in total (1.41x vs 1.42x), so it stays off.
 DEFAULT = OcrSettings(det_max_side=640, rec_batch=1, rec_width=320, det_threads=1, rec_threads=1, prioritise=True)

@@ -56,7 +56,12 @@ def test_token_budget_skips_what_does_not_fit_and_fills():
     assert b.full and not TokenBudget(None, None).full
     first = TokenBudget(2, lambda t: len(t.split()))
     assert first.take("a headline longer than the budget") and first.full  # the first box is always kept
-    assert not TokenBudget(None, None).full and TokenBudget(None, None).take("anything " * 99)
+    assert not TokenBudget(None, None).full
+    picky = TokenBudget(10, lambda t: len(t.split()), min_left=1, max_misses=2)
+    assert picky.take("a b c d e f g h") and not picky.take("too long now") and not picky.full
+    assert picky.take("x") and not picky.take("p q r") and not picky.full  # a fit resets the count
+    assert not picky.take("s t u") and picky.full  # 2 misses in a row
+    assert TokenBudget(None, None).take("anything " * 99)
 
 
 def test_reading_order_lines_top_to_bottom_boxes_left_to_right():
@@ -67,7 +72,7 @@ def test_reading_order_lines_top_to_bottom_boxes_left_to_right():
 
 def test_settings_reject_bad_values():
     for bad in ({"det_max_side": 8}, {"rec_batch": 0}, {"rec_width": 4}, {"det_threads": 0},
-                {"rec_workers": 0}, {"min_score": 2.0}):
+                {"rec_workers": 0}, {"min_score": 2.0}, {"max_misses": 0}):
         with pytest.raises(ConfigError):
             OcrSettings(**bad)
     assert OcrSettings().with_threads(1).rec_threads == 1 and not REFERENCE.prioritise and DEFAULT.prioritise
