@@ -17,7 +17,9 @@ Open vocabulary: ``run(img, labels={"theme": ["pet food", "insurance"]})`` also 
 own labels against the text the model read (adfusion_edge.open_vocab) into ``report.open_labels``.
 
 Text: ``text=None`` -> OCR (or empty text when ``ocr=False``); ``text=""`` is an ad without
-text and skips OCR. Bytes must be UTF-8 (InvalidTextError otherwise); long texts are truncated to
+text and skips OCR. ``text_source`` says where the text came from: ``given``, ``ocr``,
+``ocr_empty`` (OCR ran and found no text), ``ocr_failed: <reason>`` (OCR failed; the ad is
+analysed image-only unless ``strict_ocr``) or ``none`` (OCR disabled). Bytes must be UTF-8 (InvalidTextError otherwise); long texts are truncated to
 the model's token length.
 """
 
@@ -37,7 +39,7 @@ import numpy as np
 from PIL import Image
 
 from adfusion_edge.bundle import Bundle, load_bundle
-from adfusion_edge.errors import AdFusionError, BundleError, ConfigError
+from adfusion_edge.errors import AdFusionError, BundleError, ConfigError, OcrError
 from adfusion_edge.image_io import ImageSource, decode_image
 from adfusion_edge.postprocess import PostprocessConfig, decode
 from adfusion_edge.preprocess import prepare_image
@@ -106,6 +108,12 @@ class Analyzer:
         cache_size: LRU cache of reports keyed by sha256(image content + text); 0 disables.
         postprocess: Decision thresholds.
         dla_core: Jetson DLA core for TensorRT (None: GPU only).
+        warmup: Create the OCR engine and run one small OCR + model inference now, so the first
+            ``run()`` is not the slow one; the cost is in ``warmup_ms``.
+        strict_ocr: Raise OcrError when OCR fails instead of analysing the ad image-only.
+        ocr_tokens: Word pieces OCR fills, most prominent text first (None: the model's token
+            length less [CLS]/[SEP]; 0 or less: recognise every box).
+        ocr_timeout_s: Give up OCR of one ad after this long (an ``ocr_failed`` report; None: no limit).
 
     Raises:
         BundleError: missing / tampered / incompatible bundle.
@@ -114,7 +122,9 @@ class Analyzer:
 
     def __init__(self, model: str | os.PathLike | None = None, device: str = "auto", backend: str | None = None,
                  ocr: bool = True, threads: int | None = None, strict: bool = False, cache_size: int = 0,
-                 postprocess: PostprocessConfig | None = None, dla_core: int | None = None):
+                 postprocess: PostprocessConfig | None = None, dla_core: int | None = None,
+                 warmup: bool = False, strict_ocr: bool = False, ocr_tokens: int | None = None,
+                 ocr_timeout_s: float | None = None):
         from adfusion_edge.runtimes.auto import AutoBackend
 
         if cache_size < 0:
@@ -130,8 +140,17 @@ class Analyzer:
         self._ocr_threads = threads
         self._ocr = None
         self._ocr_lock = threading.Lock()
+        self._strict_ocr, self._ocr_timeout_s = strict_ocr, ocr_timeout_s
+        self._ocr_tokens = self.preprocess.max_tokens - 2 if ocr_tokens is None else ocr_tokens
         self._cache = _LRU(cache_size) if cache_size else None
         self._open_vocab = None
+        self.warmup_ms = 0.0
+        if warmup:
+            t0 = time.perf_counter()
+            if ocr:
+                self._ocr_engine().warmup()
+            self._infer([np.zeros((self.preprocess.image_size,) * 2 + (3,), np.uint8)], [""])
+            self.warmup_ms = (time.perf_counter() - t0) * 1e3
 
     @property
     def provider(self) -> str:
@@ -152,8 +171,12 @@ class Analyzer:
             with self._ocr_lock:
                 if self._ocr is None:
                     from adfusion_edge.ocr import OcrEngine
+                    from adfusion_edge.ocr.order import token_counter
 
-                    self._ocr = OcrEngine(threads=self._ocr_threads)
+                    budget = self._ocr_tokens if self._ocr_tokens > 0 else None
+                    self._ocr = OcrEngine(threads=self._ocr_threads, token_budget=budget,
+                                          count_tokens=token_counter(self.bundle.tokenizer_file),
+                                          timeout_s=self._ocr_timeout_s)
         return self._ocr
 
     def _cache_key(self, image: ImageSource, text: object) -> str:
@@ -185,9 +208,15 @@ class Analyzer:
             source = "given"
         elif self._use_ocr:
             # OCR needs the full-resolution image; decoding twice costs ~1 ms next to ~200 ms of OCR.
-            res = self._ocr_engine().read(np.asarray(decode_image(image)))
-            clean, source, ocr_ms = res.text, "ocr", (time.perf_counter() - t1) * 1e3
-            lines = tuple((ln.text, ln.score, ln.box) for ln in res.lines)
+            try:
+                res = self._ocr_engine().read(np.asarray(decode_image(image)))
+                clean, source = res.text, "ocr" if res.text else "ocr_empty"
+                lines = tuple((ln.text, ln.score, ln.box) for ln in res.lines)
+            except OcrError as e:  # image-only report, saying why (the model answers every head)
+                if self._strict_ocr:
+                    raise
+                clean, source = "", f"ocr_failed: {e}"
+            ocr_ms = (time.perf_counter() - t1) * 1e3
         else:
             clean, source = "", "none"
         return pixels, clean, source, lines, (t1 - t0) * 1e3, ocr_ms
@@ -227,7 +256,7 @@ class Analyzer:
 
         Raises:
             InvalidImageError / ImageTooLargeError: bad image. FileNotFoundError: missing path.
-            InvalidTextError: text not str / UTF-8 bytes. OcrError: OCR failed.
+            InvalidTextError: text not str / UTF-8 bytes. OcrError: OCR failed and ``strict_ocr``.
             LabelListError: ``labels`` empty, duplicated, too long or not strings (checked first).
         """
         if labels is not None:

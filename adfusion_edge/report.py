@@ -100,7 +100,8 @@ class AdReport:
         monetary: mention type + span text.
         ctr: bucket + estimate.
         text: The text the model read (given, or from OCR).
-        text_source: ``given``, ``ocr`` or ``none`` (no text and OCR disabled).
+        text_source: ``given``, ``ocr``, ``ocr_empty`` (OCR found no text), ``ocr_failed: <reason>``
+            (OCR failed; the heads read the image only) or ``none`` (no text and OCR disabled).
         ocr_lines: OCR boxes as (text, score, (x0, y0, x1, y1)), reading order.
         timings: Per-stage milliseconds.
         backend, provider: What ran the model (provider as actually reported by the runtime).

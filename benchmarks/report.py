@@ -32,6 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))  # run as a script or imported by the CLI
 
 from bench_models import PEER_KEY, SPEC_BY_KEY, SPECS  # noqa: E402
+from report_ocr import ocr_section  # noqa: E402
 from report_sections import (  # noqa: E402
     PAPER_TABLE4,
     accuracy_section,
@@ -71,7 +72,10 @@ class BenchRun:
         self.train = {r["model"]: r for r in self.rows if r.get("kind") == "train_step"}
         self.interleaved = {(r["candidate"], r["reference"]): r for r in self.rows if r.get("kind") == "interleaved"}
         # Everything else is a pipeline stage, including suites other teams add (runtime, adsynth).
-        self.stages = [r for r in self.rows if r.get("kind") not in ("inference", "train_step", "interleaved")]
+        self.stages = [r for r in self.rows if r.get("kind") not in ("inference", "train_step", "interleaved",
+                                                                     "ocr_real", "ocr_cold")]
+        self.ocr_real = [r for r in self.rows if r.get("kind") == "ocr_real"]
+        self.ocr_cold = [r for r in self.rows if r.get("kind") == "ocr_cold"]
 
     @classmethod
     def load(cls, path: str | Path) -> BenchRun:
@@ -207,6 +211,7 @@ def write_report(json_path: str | Path, out: str | Path, reports_dir: str | Path
         ratios_section(run, ratio_pairs(run), ratio),
         peer_section(run, PEER_KEY, ratio),
         stages_section(run),
+        ocr_section(run.ocr_real, run.ocr_cold),
         accuracy_section(quality, reports_dir, split),
         _pareto_section(pareto_png, out.parent, unpaired),
         gpu_section(run),

@@ -24,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None, help="inference threads")
     parser.add_argument("--strict", action="store_true", help="fail instead of falling back to another device")
     parser.add_argument("--no-ocr", action="store_true", help="without --text, read ads as text-less")
+    parser.add_argument("--no-warmup", action="store_true",
+                        help="skip the OCR + model warm-up at start (the first image then pays for it)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,7 +37,10 @@ def run(args: argparse.Namespace) -> int:
               f"(give one, or one per image)", file=sys.stderr)
         return 2
     analyzer = Analyzer(model=args.model, device=args.device, backend=args.backend, ocr=not args.no_ocr,
-                        threads=args.threads, strict=args.strict)
+                        threads=args.threads, strict=args.strict,
+                        warmup=not args.no_warmup and not args.no_ocr and texts is None)
+    if analyzer.warmup_ms:
+        print(f"warm-up (OCR engine + model): {analyzer.warmup_ms:.0f} ms", file=sys.stderr)
     failed = 0
     for i, path in enumerate(args.images):
         text = None if texts is None else texts[0 if len(texts) == 1 else i]

@@ -63,9 +63,9 @@ def run(args: argparse.Namespace) -> int:
 
         vocab = args.from_vocab
         if vocab == "minilm":
-            from adfusion_edge.distill.models.text_encoders import pretrained_dir
+            from adfusion_edge.pretrained import minilm_dir
 
-            vocab = str(pretrained_dir("minilm") / "vocab.txt")
+            vocab = str(minilm_dir() / "vocab.txt")
         out = wordpiece_from_vocab(vocab, args.out)
         size = len(json.loads(out.read_text(encoding="utf-8"))["model"]["vocab"])
         print(json.dumps({"out": str(out), "vocab": vocab, "vocab_size": size}))

