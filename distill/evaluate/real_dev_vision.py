@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from adfusion_edge import schema
 from adfusion_edge.distill.models.efficientnet_lite import LiteImageNet, pretrained_lite
-from adfusion_edge.distill.models.imagenet_objects import object_mass
+from adfusion_edge.distill.models.imagenet_objects import content_probs, object_mass
 from adfusion_edge.distill.models.imagenet_themes import DEFAULT_TAU, theme_matrix
 from adfusion_edge.preprocess import prepare_image
 
@@ -125,6 +125,24 @@ def score(probs: np.ndarray, objects: Sequence[Sequence[str]], themes: Sequence[
     return out
 
 
+def int8_probs(model: torch.nn.Module, size: int, calib: Sequence, images: Sequence, tmp: str | Path) -> np.ndarray:
+    """ImageNet probabilities of ``model`` exported to ONNX and quantized with the project's INT8
+    recipe (export/quantize.py defaults, calibrated on ``calib``), run in ONNX Runtime."""
+    import onnxruntime as ort
+
+    from adfusion_edge.export.quantize import quantize_onnx
+
+    fp32, int8 = Path(tmp) / f"lite_{size}.onnx", Path(tmp) / f"lite_{size}_int8.onnx"
+    torch.onnx.export(model, (torch.zeros(1, size, size, 3, dtype=torch.uint8),), str(fp32), input_names=["image"],
+                      output_names=["logits"], dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
+                      opset_version=17, dynamo=False)
+    quantize_onnx(fp32, int8, [{"image": prepare_image(im, size)[None]} for im in calib])
+    sess = ort.InferenceSession(str(int8), providers=["CPUExecutionProvider"])
+    logits = np.concatenate([sess.run(None, {"image": prepare_image(im, size)[None]})[0] for im in images])
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
 def load_dev(root: str | Path) -> tuple[list[Path], list[list[str]], list[str | None]]:
     """Real-ad dev images with their object lists and themes (labels.json beside them)."""
     root = Path(root)
@@ -154,20 +172,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--dev", required=True, help="real-ad dev folder with labels.json (read only)")
     ap.add_argument("--variant", default="efficientnet_lite0")
     ap.add_argument("--sizes", type=int, nargs="+", default=[224, 160, 128])
+    ap.add_argument("--priors", nargs="+", default=["raw", "content"],
+                    help="raw = every ImageNet class; content = medium classes dropped (content_probs)")
+    ap.add_argument("--int8-agreement", action="store_true",
+                    help="also read the ImageNet agreement of the INT8 ONNX classifier with FP32 torch")
     ap.add_argument("--out", required=True, help="JSON file for the figures")
     a = ap.parse_args(argv)
     torch.set_num_threads(2)
     model = LiteImageNet(pretrained_lite(a.variant)).eval()
     val, test, dev = load_adsynth(a.adsynth, "val"), load_adsynth(a.adsynth, "test"), load_dev(a.dev)
     results: dict[str, object] = {"variant": a.variant, "n": {"val": len(val[0]), "test": len(test[0]), "dev": len(dev[0])}}
+    views = {"raw": lambda p: p, "content": content_probs}
     for size in a.sizes:
-        pv = imagenet_probs(model, val[0], size, desc=f"val@{size}")
-        picked = pick_on_adsynth(pv, val[1], val[2])
-        row = {"picked_on_adsynth_val": picked}
-        for name, data in (("adsynth_test", test), ("dev", dev)):
-            row[name] = score(imagenet_probs(model, data[0], size, desc=f"{name}@{size}"), data[1], data[2], picked)
-        results[str(size)] = row
-        print(size, json.dumps(row))
+        probs = {name: imagenet_probs(model, data[0], size, desc=f"{name}@{size}")
+                 for name, data in (("val", val), ("adsynth_test", test), ("dev", dev))}
+        for prior in a.priors:
+            view = views[prior]
+            picked = pick_on_adsynth(view(probs["val"]), val[1], val[2])
+            row: dict[str, object] = {"picked_on_adsynth_val": picked}
+            for name, data in (("adsynth_test", test), ("dev", dev)):
+                row[name] = score(view(probs[name]), data[1], data[2], picked)
+            results[f"{size}/{prior}"] = row
+            print(size, prior, json.dumps(row))
+        if a.int8_agreement:
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as tmp:
+                for name, data in (("adsynth_test", test), ("dev", dev)):
+                    q = int8_probs(model, size, val[0][:32], data[0], tmp)
+                    results[f"{size}/int8_agreement/{name}"] = imagenet_agreement(probs[name], q)
+                    print(size, "int8 agreement", name, results[f"{size}/int8_agreement/{name}"])
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(results, indent=1))
     return 0

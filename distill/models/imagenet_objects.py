@@ -11,6 +11,9 @@ was chosen by a score. Rules that decided the borderline cases:
 - Parts and accessories map when they are only ever seen on the object: car wheel, grille -> car.
 - "cup" maps to coffee: Lite0 calls the AdSynth coffee emoji (a steaming cup) "cup" first.
 - music_note stands for music: musical instruments map to it.
+- Classes that name the medium an ad is printed or shown on (MEDIUM_CLASSES: "web site", "book
+  jacket", "menu", ...) are evidence of nothing in it: Lite0 calls 86 of 96 AdSynth val ads
+  "web site". They map to no label and ``content_probs`` drops them and renormalises.
 - Labels with no ImageNet class stay empty and are listed in NO_IMAGENET_CLASS (person has its
   own signal: PERSON_CLASSES here, faces in ``adfusion_edge.faces``).
 
@@ -58,7 +61,7 @@ OBJECT_CLASSES: dict[str, tuple[str | int, ...]] = {
     "sofa": ("studio couch",),
     "money_bag": (),
     "credit_card": (),
-    "book": ("book jacket", "comic book", "library", "bookcase"),
+    "book": ("library", "bookcase"),
     "graduation_cap": ("mortarboard", "academic gown"),
     "pill": ("pill bottle",),
     "stethoscope": ("stethoscope",),
@@ -81,6 +84,14 @@ PERSON_CLASSES: tuple[str | int, ...] = (
     "trench coat", "jean", "vestment", "sarong", "bathing cap", "shower cap", "ski mask", "cloak",
     "bulletproof vest", "knee pad", "neck brace", "football helmet", "crash helmet", "mortarboard",
     "stethoscope", "lipstick", "hair slide",
+)
+
+
+# What a flat creative looks like to an ImageNet classifier (the AdSynth val top-1 classes that
+# name a medium, plus their kin: a printed page, a screen page, a sign).
+MEDIUM_CLASSES: tuple[str | int, ...] = (
+    "web site", "book jacket", "comic book", "menu", "envelope", "packet", "crossword puzzle", "scoreboard",
+    "street sign",
 )
 
 
@@ -129,6 +140,20 @@ def person_vector() -> np.ndarray:
     v = np.zeros(len(imagenet_names()), np.float32)
     v[_resolve(PERSON_CLASSES, "person")] = 1.0
     return v
+
+
+@lru_cache(maxsize=1)
+def content_mask() -> np.ndarray:
+    """float32 [1000]: 0 for MEDIUM_CLASSES, 1 for every other class."""
+    v = np.ones(len(imagenet_names()), np.float32)
+    v[_resolve(MEDIUM_CLASSES, "medium")] = 0.0
+    return v
+
+
+def content_probs(probs: np.ndarray) -> np.ndarray:
+    """ImageNet probabilities (N, 1000) with the medium classes dropped and the rest renormalised."""
+    p = probs * content_mask()
+    return p / np.maximum(p.sum(1, keepdims=True), 1e-6)
 
 
 def object_mass(probs: np.ndarray, with_person: bool = True) -> np.ndarray:

@@ -100,3 +100,14 @@ def test_imagenet_agreement():
     assert got["top1"] < 1.0 and 0.7 < got["top5_overlap"] < 1.0
     with pytest.raises(ValueError, match="shapes"):
         imagenet_agreement(a, a[:3])
+
+
+def test_medium_classes_are_dropped_and_the_rest_renormalised():
+    from adfusion_edge.distill.models.imagenet_objects import content_probs
+
+    probs = onehot("web site") * 0.8 + onehot("jeep") * 0.2
+    p = content_probs(probs)
+    names = imagenet_names()
+    assert p[0, names.index("web site")] == 0 and p[0, names.index("jeep")] == pytest.approx(1.0)
+    assert predict_objects(p, 0.5) == [{"car"}]
+    assert object_matrix()[names.index("book jacket")].sum() == 0  # the medium is no book
