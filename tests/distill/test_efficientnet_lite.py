@@ -134,3 +134,36 @@ def test_teacher_resnet18_still_loads_torchvision_weights(tmp_path):
         _teacher(vision="resnet18", resnet_width=1.0, vision_weights="imagenet")
     with pytest.raises(ConfigError, match="unknown vision tower"):
         _teacher(vision="efficientnet_b7")
+
+
+def test_priors_module_matches_the_numpy_priors_and_exports(lite0, tmp_path):
+    import onnxruntime as ort
+
+    from adfusion_edge.distill.models.imagenet_objects import content_probs
+    from adfusion_edge.distill.models.imagenet_priors import ImageNetPriors
+    from adfusion_edge.distill.models.imagenet_themes import theme_matrix
+
+    priors = ImageNetPriors(tau=0.05).eval()
+    logits = torch.randn(3, 1000) * 4
+    out = priors(logits)
+    p = content_probs(logits.softmax(-1).numpy())
+    np.testing.assert_allclose(out["objects"].numpy(), object_mass(p), atol=1e-5)
+    np.testing.assert_allclose(out["theme"].numpy(), p @ theme_matrix(0.05), atol=1e-5)
+    path = tmp_path / "priors.onnx"
+    torch.onnx.export(priors, (logits,), str(path), input_names=["logits"], output_names=["objects", "theme"],
+                      opset_version=17, dynamo=False)
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"logits": logits.numpy()})
+    np.testing.assert_allclose(got[0], out["objects"].numpy(), atol=1e-5)
+
+
+def test_trunk_agreement_tells_a_kept_trunk_from_a_damaged_one():
+    from adfusion_edge.distill.evaluate.real_dev_vision import trunk_agreement
+
+    images = [Image.fromarray(emoji_ad(OBJECT_EMOJI[k][0], 128)) for k in ("graduation_cap", "shoe", "coffee", "car")]
+    kept = pretrained_lite("efficientnet_lite0")
+    assert trunk_agreement(kept, images, 128)["top1"] == 1.0
+    damaged = pretrained_lite("efficientnet_lite0")
+    with torch.no_grad():
+        damaged._fc.weight.copy_(damaged._fc.weight[torch.randperm(1000, generator=torch.Generator().manual_seed(0))])
+    got = trunk_agreement(damaged, images, 128)
+    assert got["top1"] < 0.5 and got["top5_overlap"] < 0.5
