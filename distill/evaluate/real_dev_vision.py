@@ -141,24 +141,6 @@ def trunk_agreement(candidate: torch.nn.Module, images: Sequence, size: int,
     return imagenet_agreement(original, tuned)
 
 
-def int8_probs(model: torch.nn.Module, size: int, calib: Sequence, images: Sequence, tmp: str | Path) -> np.ndarray:
-    """ImageNet probabilities of ``model`` exported to ONNX and quantized with the project's INT8
-    recipe (export/quantize.py defaults, calibrated on ``calib``), run in ONNX Runtime."""
-    import onnxruntime as ort
-
-    from adfusion_edge.export.quantize import quantize_onnx
-
-    fp32, int8 = Path(tmp) / f"lite_{size}.onnx", Path(tmp) / f"lite_{size}_int8.onnx"
-    torch.onnx.export(model, (torch.zeros(1, size, size, 3, dtype=torch.uint8),), str(fp32), input_names=["image"],
-                      output_names=["logits"], dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
-                      opset_version=17, dynamo=False)
-    quantize_onnx(fp32, int8, [{"image": prepare_image(im, size)[None]} for im in calib])
-    sess = ort.InferenceSession(str(int8), providers=["CPUExecutionProvider"])
-    logits = np.concatenate([sess.run(None, {"image": prepare_image(im, size)[None]})[0] for im in images])
-    e = np.exp(logits - logits.max(1, keepdims=True))
-    return e / e.sum(1, keepdims=True)
-
-
 def load_dev(root: str | Path) -> tuple[list[Path], list[list[str]], list[str | None]]:
     """Real-ad dev images with their object lists and themes (labels.json beside them)."""
     root = Path(root)
@@ -190,8 +172,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[224, 160, 128])
     ap.add_argument("--priors", nargs="+", default=["raw", "content"],
                     help="raw = every ImageNet class; content = medium classes dropped (content_probs)")
-    ap.add_argument("--int8-agreement", action="store_true",
-                    help="also read the ImageNet agreement of the INT8 ONNX classifier with FP32 torch")
     ap.add_argument("--checkpoint", default=None,
                     help="a trained teacher with a Lite tower: read only its ImageNet agreement with the original")
     ap.add_argument("--out", required=True, help="JSON file for the figures")
@@ -222,14 +202,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 row[name] = score(view(probs[name]), data[1], data[2], picked)
             results[f"{size}/{prior}"] = row
             print(size, prior, json.dumps(row))
-        if a.int8_agreement:
-            import tempfile
-
-            with tempfile.TemporaryDirectory() as tmp:
-                for name, data in (("adsynth_test", test), ("dev", dev)):
-                    q = int8_probs(model, size, val[0][:32], data[0], tmp)
-                    results[f"{size}/int8_agreement/{name}"] = imagenet_agreement(probs[name], q)
-                    print(size, "int8 agreement", name, results[f"{size}/int8_agreement/{name}"])
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(results, indent=1))
     return 0

@@ -167,3 +167,12 @@ def test_trunk_agreement_tells_a_kept_trunk_from_a_damaged_one():
         damaged._fc.weight.copy_(damaged._fc.weight[torch.randperm(1000, generator=torch.Generator().manual_seed(0))])
     got = trunk_agreement(damaged, images, 128)
     assert got["top1"] < 0.5 and got["top5_overlap"] < 0.5
+
+
+def test_int8_copy_keeps_the_imagenet_classes(lite0, tmp_path):
+    from adfusion_edge.distill.evaluate.lite_int8_agreement import int8_probs
+    from adfusion_edge.distill.evaluate.real_dev_vision import imagenet_agreement, imagenet_probs
+
+    images = [Image.fromarray(emoji_ad(OBJECT_EMOJI[k][0], 96)) for k in ("graduation_cap", "shoe", "sunglasses")]
+    got = imagenet_agreement(imagenet_probs(lite0, images, 96), int8_probs(lite0, 96, images, images, tmp_path))
+    assert got["ref_top1_in_top5"] == 1.0 and got["top5_overlap"] >= 0.6
