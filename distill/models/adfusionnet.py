@@ -11,6 +11,7 @@ cross-attention + the schema's heads (paper, section III).
         v_att = image stream at the global token, h_att = pooled text stream
     z = Cat(v_att, h_att);  z' = GELU(W_z z + b)  -> HeadSet;  monetary_span = Linear(text stream)
     aux: image_emb/text_emb (ITC), fused (= z'), logit_scale, attention_map (layer4, for L_at),
+         imagenet_logits (EfficientNet-Lite towers: the tower's own 1000-way classifier),
          image_logits/<h>, text_logits/<h> (unimodal heads on v' and h', single/ordinal heads, L_mi)
 
 (+) is ``ms_fusion``: "concat" (default) appends the mean as a fourth block; "residual" adds the
@@ -33,11 +34,12 @@ import torch
 from torch import nn
 
 from adfusion_edge import schema
-from adfusion_edge.distill.models.base import AdModel, HeadSet
+from adfusion_edge.distill.models.base import AdModel, HeadSet, ImageNormalize
 from adfusion_edge.distill.models.fusion_layers import CoAttentionLayer, padding_bias, sincos_2d
 from adfusion_edge.distill.models.registry import register_model
-from adfusion_edge.distill.models.resnet import ResNet18, feature_sizes
+from adfusion_edge.distill.models.resnet import feature_sizes
 from adfusion_edge.distill.models.text_encoders import TextEncoder, TextEncoderConfig, masked_mean
+from adfusion_edge.distill.models.vision_towers import build_vision_tower
 from adfusion_edge.errors import ConfigError
 from adfusion_edge.preprocess import PreprocessConfig
 
@@ -50,6 +52,10 @@ class AdFusionNetConfig(TextEncoderConfig):
     """Teacher config. Defaults = full size (ResNet-18 + DistilBERT-base dims); see CPU_SCALE.
 
     Attributes:
+        vision: Visual tower, one of vision_towers.VISION_TOWERS: "resnet18" (the paper's) or
+            "efficientnet_lite0/1/2" (pretrained ImageNet towers, see distill/models/efficientnet_lite.py).
+        vision_weights: "" = random init; "imagenet" = the EfficientNet-Lite package's weights; or a
+            weights file (torchvision resnet18 state dict / Lite .pth).
         resnet_width: ResNet channel multiplier (1.0 = ResNet-18, can load ImageNet weights).
         d_model: Shared width d of the fusion (W_v, W_t, cross-attention, z').
         fusion_layers: Bidirectional cross-attention layers.
@@ -66,6 +72,8 @@ class AdFusionNetConfig(TextEncoderConfig):
         temperature_init: Initial ITC temperature (CLIP: 0.07); learned as ``logit_scale``.
     """
 
+    vision: str = "resnet18"
+    vision_weights: str = ""
     resnet_width: float = 1.0
     d_model: int = 256
     fusion_layers: int = 2
@@ -113,7 +121,9 @@ class AdFusionNet(AdModel):
     def __init__(self, config: AdFusionNetConfig, preprocess: PreprocessConfig):
         super().__init__(config, preprocess)
         c, d = config, config.d_model
-        self.backbone = ResNet18(c.resnet_width)
+        self.backbone, mean, std = build_vision_tower(c.vision, c.vision_weights, c.resnet_width)
+        if mean is not None:  # a pretrained tower is fed what it was trained on
+            self.normalize = ImageNormalize(mean, std)
         self.text = TextEncoder(c, preprocess.max_tokens)
         n_scales = 3 if c.multiscale else 1
         chans = self.backbone.feature_channels[-n_scales:]
@@ -192,6 +202,8 @@ class AdFusionNet(AdModel):
         out["aux/logit_scale"] = self.logit_scale
         # Activation-based spatial attention of the layer4 map (B, h, w): the distiller's L_at target.
         out["aux/attention_map"] = high.pow(2).mean(1)
+        if hasattr(self.backbone, "classify"):  # ImageNet logits of a pretrained tower (LwF target)
+            out["aux/imagenet_logits"] = self.backbone.classify(high)
         if c.unimodal_heads:
             for name in AUX_HEADS:
                 out[f"aux/image_logits/{name}"] = self.image_aux_heads[name](v_glob)
