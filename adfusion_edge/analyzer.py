@@ -115,6 +115,8 @@ class Analyzer:
 
         if cache_size < 0:
             raise ConfigError(f"cache_size must be >= 0, got {cache_size}")
+        # Kept for pickling: a worker process (Ray, Spark, multiprocessing) rebuilds the Analyzer.
+        self._init_args = (model, device, backend, ocr, threads, strict, cache_size, postprocess, dla_core)
         self.bundle: Bundle = load_bundle(model if model is not None else default_bundle())
         self.preprocess = self.bundle.preprocess
         self._tokenizer = AdTokenizer(self.bundle.tokenizer_file, self.preprocess.max_tokens)
@@ -278,6 +280,12 @@ class Analyzer:
 
     def close(self) -> None:
         self._backend.close()
+
+    def __reduce__(self):
+        # An ONNX Runtime session cannot be pickled: a copy is rebuilt from the constructor arguments
+        # in the receiving process (bundle verified and loaded there; the cache starts empty there).
+        # model=None stays None, i.e. the receiver's own default bundle.
+        return (Analyzer, self._init_args)
 
 
 __all__ = ["Analyzer", "default_bundle"]
