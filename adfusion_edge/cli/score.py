@@ -20,6 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ocr-concurrency", type=int, default=1, help="OCR actors (items without text)")
     parser.add_argument("--batch-size", type=int, default=64, help="ads per model call")
     parser.add_argument("--threads", type=int, default=1, help="inference threads per actor")
+    parser.add_argument("--actor-cpus", type=float, default=0.5,
+                        help="logical CPUs Ray reserves per actor (below 1 leaves room for the write tasks)")
     parser.add_argument("--no-ocr", action="store_true", help="score items without text as text-less")
     parser.add_argument("--no-resume", action="store_true", help="rescore items already in the output")
 
@@ -29,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
     job = ScoreJob(input=args.input, output=args.output, model=args.model, concurrency=args.concurrency,
                    ocr_concurrency=args.ocr_concurrency, batch_size=args.batch_size, threads=args.threads,
-                   ocr=not args.no_ocr, resume=not args.no_resume)
+                   ocr=not args.no_ocr, resume=not args.no_resume, actor_cpus=args.actor_cpus)
     summary = score(job, address=args.address, num_cpus=args.num_cpus)
     print(f"scored {summary.scored}, errors {summary.errors}, skipped (already in the output) {summary.skipped}; "
           f"{summary.items_per_s:.1f} items/s -> {args.output}")

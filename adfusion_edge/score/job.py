@@ -1,4 +1,4 @@
-"""Run a scoring job on Ray Data: items -> read -> (OCR) -> score -> Parquet, resumable.
+"""Run a scoring job on Ray Data: items -> (OCR) -> score -> Parquet, resumable.
 
     from adfusion_edge.score import ScoreJob, score
     summary = score(ScoreJob(input="ads/", output="results.parquet", concurrency=2))
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from adfusion_edge.errors import ConfigError
 from adfusion_edge.score.inputs import load_items
-from adfusion_edge.score.stages import ITEM_SCHEMA, OcrStage, ScoreStage, read_images
+from adfusion_edge.score.stages import ITEM_SCHEMA, OcrStage, ScoreStage
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,9 @@ class ScoreJob:
         batch_size: Items per batch (one model call per batch and actor).
         ocr: Read the text of items that have none; False scores them as text-less.
         resume: Skip ids already in the output; False refuses an existing output.
+        actor_cpus: Logical CPUs Ray reserves per OCR / scoring actor. Below 1 by default: with
+            one core per actor, two actor pools on a 2-core machine hold every CPU and the write
+            tasks never get one (the job hangs); the actors still run ``threads`` threads.
     """
 
     input: str
@@ -44,8 +47,11 @@ class ScoreJob:
     threads: int = 1
     ocr: bool = True
     resume: bool = True
+    actor_cpus: float = 0.5
 
     def __post_init__(self) -> None:
+        if not 0 < self.actor_cpus <= 64:
+            raise ConfigError(f"actor_cpus must be in (0, 64], got {self.actor_cpus}")
         for name in ("concurrency", "ocr_concurrency", "batch_size", "threads"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -112,17 +118,19 @@ def score(job: ScoreJob, address: str | None = None, num_cpus: int | None = None
     try:
         t0 = time.perf_counter()
         rows = [{k: r.get(k) for k in ITEM_SCHEMA.names} for r in todo]
-        table = pa.Table.from_pylist(rows, schema=ITEM_SCHEMA)
-        n_blocks = max(1, min(len(todo) // job.batch_size, 200))
-        ds = ray.data.from_arrow(table).repartition(n_blocks)
-        # Reading files is light I/O: a quarter CPU per task leaves the cores to the actors.
-        ds = ds.map_batches(read_images, batch_format="pyarrow", batch_size=job.batch_size, num_cpus=0.25)
+        # Blocks of a few batches each, made here: a repartition step would need a CPU of its own.
+        step = job.batch_size * 4
+        ds = ray.data.from_arrow([pa.Table.from_pylist(rows[i:i + step], schema=ITEM_SCHEMA)
+                                  for i in range(0, len(rows), step)])
         if job.ocr and any(r["text"] is None for r in todo):
             ds = ds.map_batches(OcrStage, fn_constructor_kwargs={"threads": job.threads},
-                                batch_format="pyarrow", batch_size=8, concurrency=job.ocr_concurrency)
-        ds = ds.map_batches(ScoreStage, fn_constructor_kwargs={"model": job.model, "threads": job.threads},
-                            batch_format="pyarrow", batch_size=job.batch_size, concurrency=job.concurrency)
-        ds.write_parquet(job.output)
+                                batch_format="pyarrow", batch_size=8, concurrency=job.ocr_concurrency,
+                                num_cpus=job.actor_cpus)
+        ds = ds.map_batches(ScoreStage, fn_constructor_kwargs={"model": job.model, "threads": job.threads,
+                                                               "ocr": False},
+                            batch_format="pyarrow", batch_size=job.batch_size, concurrency=job.concurrency,
+                            num_cpus=job.actor_cpus)
+        ds.write_parquet(job.output, ray_remote_args={"num_cpus": 0.25})
         seconds = time.perf_counter() - t0
     finally:
         if started_here:

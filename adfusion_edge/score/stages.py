@@ -1,8 +1,10 @@
 """The Ray Data stages of a scoring job; each takes and returns a pyarrow batch with a fixed schema
 (so blocks with all-empty columns still agree on the types when written).
 
-read_images (tasks) -> OcrStage (actors; only items without text) -> ScoreStage (actors, one
-Analyzer each). A stage never raises for one bad item: the item carries ``error`` / ``message``
+OcrStage (actors; only items without text) -> ScoreStage (actors, one Analyzer each). Each stage
+first reads the files of items that arrive without bytes (``read_images``): a separate reading stage
+would hold a CPU of its own beside the actor pools, which on a 2-core machine leaves an actor
+without one. A stage never raises for one bad item: the item carries ``error`` / ``message``
 to the end and becomes an error row of the output, so one corrupt file never loses the run.
 """
 
@@ -39,17 +41,17 @@ def _item(row: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return out
 
 
-def read_images(batch: pa.Table) -> pa.Table:
+def read_images(rows_in: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Read each item's file (items given as bytes pass through); a missing file is an item error."""
     rows = []
-    for r in batch.to_pylist():
+    for r in rows_in:
         if r.get("image") is None and r.get("error") is None:
             try:
                 r = _item(r, image=Path(r["path"]).read_bytes())
             except (OSError, TypeError) as e:
                 r = _item(r, error=type(e).__name__, message=f"{r.get('path')}: {e}")
         rows.append(_item(r, text_source=r.get("text_source") or ("given" if r.get("text") is not None else None)))
-    return pa.Table.from_pylist(rows, schema=ITEM_SCHEMA)
+    return rows
 
 
 class OcrStage:
@@ -66,7 +68,7 @@ class OcrStage:
         from adfusion_edge.image_io import decode_image
 
         rows = []
-        for r in batch.to_pylist():
+        for r in read_images(batch.to_pylist()):
             if r["text"] is None and r["error"] is None:
                 try:
                     res = self.engine.read(np.asarray(decode_image(r["image"])))
@@ -102,7 +104,7 @@ class ScoreStage:
         self.bundle = sha256_file(self.analyzer.bundle.path / "bundle.json")
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        rows_in = batch.to_pylist()
+        rows_in = read_images(batch.to_pylist())
         todo = [r for r in rows_in if r["error"] is None]
         results = self.analyzer.run_batch([r["image"] for r in todo], [r["text"] for r in todo],
                                           on_error="skip", batch_size=max(1, len(todo))) if todo else []
