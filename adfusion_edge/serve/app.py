@@ -130,6 +130,7 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
 
     def finish(request: Request, endpoint: str, t0: float, resp: Response, extra: dict[str, Any]) -> Response:
         seconds = time.perf_counter() - t0
+        resp.headers["server-timing"] = f"app;dur={1e3 * seconds:.3f}"  # time inside the app, for load tests
         metrics.observe(endpoint, resp.status_code, seconds)
         if cfg.log_sample and (cfg.log_sample >= 1.0 or random.random() < cfg.log_sample):
             log.info(json.dumps({"ts": round(time.time(), 3), "method": request.method, "path": endpoint,

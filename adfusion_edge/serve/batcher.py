@@ -8,8 +8,9 @@ fixed per-call cost (Python, tokenizer, ONNX Runtime dispatch) is paid once per 
 Back-pressure: a request is refused at once, never queued forever:
 
 * ``QueueFull`` (HTTP 503): the queue holds ``max_queue`` requests;
-* ``DeadlineUnmeetable`` (HTTP 429): the predicted finish (batches ahead x the recent batch time)
-  falls after the request's deadline;
+* ``DeadlineUnmeetable`` (HTTP 429): the predicted finish (the running batch, then every request
+  ahead x the recent time per ad) falls after the request's deadline. An idle lane admits
+  everything (the request starts at once), which also keeps the time estimate fresh;
 * ``DeadlineExpired`` (HTTP 504): admitted, but its deadline passed while it waited (the
   prediction was wrong); it is dropped before it reaches the model.
 
@@ -20,7 +21,6 @@ went away (future cancelled) is simply not answered.
 from __future__ import annotations
 
 import asyncio
-import math
 import threading
 import time
 from collections import deque
@@ -83,19 +83,20 @@ class MicroBatcher:
         max_queue: Most requests waiting; more are refused with QueueFull.
         name: Lane name (metrics label).
         on_batch: Called with (lane, batch size, seconds) after every batch (metrics).
-        initial_batch_s: Batch-time estimate before any batch ran (the warm-up measures one).
+        initial_item_s: Time-per-ad estimate before any batch ran (the warm-up measures one).
     """
 
     def __init__(self, run_batch: RunBatch, max_batch: int = 16, max_wait_us: int = 2000, max_queue: int = 256,
                  name: str = "text", on_batch: Callable[[str, int, float], None] | None = None,
-                 initial_batch_s: float = 0.01):
+                 initial_item_s: float = 0.005):
         self._run_batch = run_batch
         self.max_batch, self.max_wait_s, self.max_queue = max(1, max_batch), max_wait_us / 1e6, max_queue
         self.name, self._on_batch = name, on_batch
         self._q: deque[Job] = deque()
         self._cv = threading.Condition()
         self._busy_until = 0.0  # predicted end of the batch being run (perf_counter s)
-        self.batch_s = initial_batch_s  # moving average of one batch's wall time
+        self._running = False
+        self.item_s = initial_item_s  # moving average of batch wall time / batch size
         self._stop = False
         self._thread = threading.Thread(target=self._loop, name=f"batcher-{name}", daemon=True)
 
@@ -113,10 +114,9 @@ class MicroBatcher:
         return len(self._q)
 
     def predicted_finish(self, now: float) -> float:
-        """When a request admitted now would be answered: the running batch, then every full batch
-        queued before it, then its own."""
-        ahead = math.floor(len(self._q) / self.max_batch)
-        return max(now, self._busy_until) + (ahead + 1) * self.batch_s
+        """When a request admitted now would be answered: after the running batch and every request
+        queued before it (batches run one after the other, so the work ahead adds up)."""
+        return max(now, self._busy_until) + (len(self._q) + 1) * self.item_s
 
     def submit(self, image: bytes, text: str | None, deadline: float) -> asyncio.Future:
         """Queue one ad (call from the event loop). Raises QueueFull / DeadlineUnmeetable at once."""
@@ -126,7 +126,8 @@ class MicroBatcher:
             if len(self._q) >= self.max_queue:
                 raise QueueFull(f"{self.name} queue full ({self.max_queue} waiting)")
             finish = self.predicted_finish(now)
-            if finish > deadline:
+            idle = not self._q and not self._running
+            if finish > deadline and not idle:
                 raise DeadlineUnmeetable(
                     f"predicted answer in {1e3 * (finish - now):.1f} ms, after the deadline of "
                     f"{1e3 * (deadline - now):.1f} ms ({len(self._q)} queued)")
@@ -148,7 +149,8 @@ class MicroBatcher:
                     break
                 self._cv.wait(left)
             batch = [self._q.popleft() for _ in range(min(self.max_batch, len(self._q)))]
-            self._busy_until = time.perf_counter() + self.batch_s
+            self._busy_until = time.perf_counter() + len(batch) * self.item_s
+            self._running = True
             return batch
 
     def _loop(self) -> None:
@@ -167,6 +169,7 @@ class MicroBatcher:
                 else:
                     live.append(job)
             if not live:
+                self._running = False
                 continue
             t0 = time.perf_counter()
             try:
@@ -174,9 +177,10 @@ class MicroBatcher:
             except Exception as e:  # a broken model call must not kill the lane: every job gets the error
                 results = [e] * len(live)
             dt = time.perf_counter() - t0
-            # Batch time for the admission prediction; a smooth average, so one slow batch (a busy
+            # Time per ad for the admission prediction; a smooth average, so one slow batch (a busy
             # machine) does not refuse everything that follows.
-            self.batch_s = 0.8 * self.batch_s + 0.2 * dt
+            self.item_s = 0.8 * self.item_s + 0.2 * dt / len(live)
+            self._running = False
             for job, res in zip(live, results, strict=True):
                 if isinstance(res, Exception):
                     job.loop.call_soon_threadsafe(_resolve, job.future, None, res)

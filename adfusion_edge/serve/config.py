@@ -39,7 +39,7 @@ class ServeConfig:
     threads: int = 1
     ocr: bool = True
     max_batch: int = 8
-    max_wait_us: int = 1000
+    max_wait_us: int = 500
     max_queue: int = 128
     ocr_max_batch: int = 4
     ocr_max_wait_us: int = 5000

@@ -108,7 +108,7 @@ class Engine:
                 "text": MicroBatcher(self._run_batch, cfg.max_batch, cfg.max_wait_us, cfg.max_queue, "text",
                                      self._on_batch),
                 "ocr": MicroBatcher(self._run_batch, cfg.ocr_max_batch, cfg.ocr_max_wait_us, cfg.ocr_max_queue,
-                                    "ocr", self._on_batch, initial_batch_s=0.5),
+                                    "ocr", self._on_batch, initial_item_s=0.5),
             }
             if cfg.warmup:
                 self._warmup()
@@ -123,16 +123,16 @@ class Engine:
 
     def _warmup(self) -> None:
         """Run each path once so the first real request is not the slow one, and seed each lane's
-        batch-time estimate (its admission control) with a measured time."""
+        time-per-ad estimate (its admission control) with a measured time."""
         img = warmup_image()
         for n in (1, self.config.max_batch):
             t0 = time.perf_counter()
             self._check(self._run_batch([img] * n, ["SUMMER SALE 50% OFF"] * n))
-            self.lanes["text"].batch_s = time.perf_counter() - t0
+            self.lanes["text"].item_s = (time.perf_counter() - t0) / n
         if self.config.ocr:
             t0 = time.perf_counter()
             self._check(self._run_batch([img], [None]))
-            self.lanes["ocr"].batch_s = (time.perf_counter() - t0) * self.config.ocr_max_batch
+            self.lanes["ocr"].item_s = time.perf_counter() - t0
 
     @staticmethod
     def _check(results: list) -> None:

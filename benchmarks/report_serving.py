@@ -1,0 +1,72 @@
+"""The report's Serving section, from the load test's JSON (benchmarks/load_serve.py) and the
+batch-scoring benchmark's (benchmarks/bench_score.py), when they exist. They are separate runs from
+the pytest-benchmark one, each of its own date; the section says so."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from report_sections import md_table, num
+
+HERE = Path(__file__).resolve().parent
+
+
+def _sweep_table(rows: list[dict]) -> str:
+    header = ["Load (x saturation)", "Offered (req/s)", "Served (req/s)", "p50 (ms)", "p95 (ms)", "p99 (ms)",
+              "In-app p99 (ms)", "Overload answers (%)", "Overload answer p99 (ms)", "Overload in-app p99 (ms)",
+              "Other errors (%)"]
+    body = [[num(r["fraction_of_saturation"]), num(r["offered_rps"], 1), num(r["throughput_rps"], 1),
+             num(r["p50_ms"]), num(r["p95_ms"]), num(r["p99_ms"]), num(r.get("app_p99_ms")),
+             num(100 * r["overload_share"], 1), num(r["overload_p99_ms"]), num(r["overload_app_p99_ms"]),
+             num(100 * r["error_share"], 1)] for r in rows]
+    return md_table(header, body)
+
+
+def serving_section(base: Path, load_json: Path | None = None, score_json: Path | None = None) -> str:
+    """Markdown of the Serving section (``base``: the report's folder, for the plot link)."""
+    load_json = load_json or HERE / "SERVE_LOAD.json"
+    score_json = score_json or HERE / "SCORE_BENCH.json"
+    parts = ["## Serving\n"]
+    if not load_json.is_file():
+        parts.append("_Skipped: no load test result; run `python benchmarks/load_serve.py`._\n")
+    else:
+        r = json.loads(load_json.read_text())
+        load = r.get("load")
+        parts.append(
+            f"From `{r['command']}` on {r['date']} ({r['cpu_count']} CPUs; load average "
+            f"{', '.join(num(x) for x in load) if load else 'n/a'} at the start: the machine was shared, and the "
+            "load generator runs on it too). Open-loop arrivals at fixed rates against `adfusion-edge serve` on "
+            "127.0.0.1 (default bundle, 1 inference thread, cache off); latency from each request's scheduled "
+            "send time to its answer, of the requests answered 200; in-app = the server's own `server-timing`. "
+            f"Text-given requests carry `deadline_ms` {num(r['deadline_ms'], 0)}.\n")
+        sat = r["text"]["saturation"]
+        parts.append("Saturation (most served per second while the offered rate rose; each rate run on both servers "
+                     "back to back):\n")
+        parts.append(md_table(["Server", "Saturation (req/s)"],
+                              [["micro-batched (default --max-batch)", num(sat["batched_rps"], 1)],
+                               ["unbatched (--max-batch 1)", num(sat["unbatched_rps"], 1)],
+                               ["ratio batched / unbatched (x)", num(sat["ratio"])]]))
+        parts.append("\nText given (the RTB path):\n")
+        parts.append(_sweep_table(r["text"]["sweep"]))
+        if r.get("ocr"):
+            parts.append(f"\nOCR path (no text in the request; `deadline_ms` {num(r['ocr']['deadline_ms'], 0)}; "
+                         f"saturation {num(r['ocr']['saturation_rps'], 1)} req/s):\n")
+            parts.append(_sweep_table(r["ocr"]["sweep"]))
+        parts.append(f"\nServers alive and healthy after the overload steps: {r.get('server_alive_after')}.\n")
+        png = base / "plots" / "serving_latency_vs_load.png"
+        if png.is_file():
+            parts.append(f"\n![latency vs offered load]({png.relative_to(base).as_posix()})\n")
+    if score_json.is_file():
+        s = json.loads(score_json.read_text())
+        parts.append(f"\nBatch scoring (`{s['command']}`, {s['date']}, load average "
+                     f"{', '.join(num(x) for x in s['load'])}): {s['items']} creatives from a JSONL manifest.\n")
+        parts.append(md_table(
+            ["Scorer", "Items/s", "Seconds", "Scored", "Errors recorded"],
+            [["in-process `run_batch` loop", num(s["loop"]["items_per_s"], 1), num(s["loop"]["seconds"], 1),
+              str(s["loop"]["ok"]), "—"],
+             [f"`adfusion-edge score`, local Ray, {s['ray']['concurrency']} actors (incl. Ray start)",
+              num(s["ray"]["items_per_s"], 1), num(s["ray"]["seconds_total"], 1), str(s["ray"]["scored"]),
+              str(s["ray"]["errors"])]]))
+        parts.append(f"\nRay / loop throughput: {num(s['ray_over_loop'])}x.\n")
+    return "\n".join(parts) + "\n"
