@@ -192,6 +192,10 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
         except BadRequest as e:
             return finish(request, "/v1/analyze/batch", t0, _failure(e), {"error": e.error})
 
+        # A big batch call must not take every queue slot (and answer its own tail with 503): its
+        # items enter the lane a few batches' worth at a time, still each under its deadline.
+        slots = asyncio.Semaphore(max(1, min(2 * cfg.max_batch, cfg.max_queue)))
+
         async def one(i: int, obj: Any) -> dict:
             cid = obj.get("creative_id") if isinstance(obj, dict) else None
             cid = cid if isinstance(cid, str) else None
@@ -199,7 +203,8 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
                 c = creative_from_obj(obj, prefix=f"items.{i}.")
             except BadRequest as e:
                 return json.loads(_failure(e, cid, i).body)
-            body, _ = await score(c, t0, deadline_ms or cfg.batch_deadline_ms, i)
+            async with slots:
+                body, _ = await score(c, t0, deadline_ms or cfg.batch_deadline_ms, i)
             return json.loads(body.body) if isinstance(body, Response) else body
 
         results = await asyncio.gather(*(one(i, obj) for i, obj in enumerate(items)))

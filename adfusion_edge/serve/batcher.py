@@ -63,6 +63,14 @@ class Job:
     enqueued: float = field(default_factory=time.perf_counter)
 
 
+def _hand_back(job: Job, value: object, error: BaseException | None) -> None:
+    """Resolve a job's future on its event loop (from the worker thread)."""
+    try:
+        job.loop.call_soon_threadsafe(_resolve, job.future, value, error)
+    except RuntimeError:  # the loop is closed (server shutting down): nobody is waiting any more
+        pass
+
+
 def _resolve(fut: asyncio.Future, value: object, error: BaseException | None) -> None:
     if fut.done():  # the client went away
         return
@@ -165,7 +173,7 @@ class MicroBatcher:
                     continue
                 if now >= job.deadline:
                     err = DeadlineExpired(f"deadline passed after {1e3 * (now - job.enqueued):.1f} ms in the queue")
-                    job.loop.call_soon_threadsafe(_resolve, job.future, None, err)
+                    _hand_back(job, None, err)
                 else:
                     live.append(job)
             if not live:
@@ -183,8 +191,8 @@ class MicroBatcher:
             self._running = False
             for job, res in zip(live, results, strict=True):
                 if isinstance(res, Exception):
-                    job.loop.call_soon_threadsafe(_resolve, job.future, None, res)
+                    _hand_back(job, None, res)
                 else:
-                    job.loop.call_soon_threadsafe(_resolve, job.future, res, None)
+                    _hand_back(job, res, None)
             if self._on_batch is not None:
                 self._on_batch(self.name, len(live), dt)

@@ -93,3 +93,16 @@ def test_openapi_documents_both_request_forms(client):
     body = spec["paths"]["/v1/analyze"]["post"]["requestBody"]["content"]
     assert set(body) == {"application/json", "multipart/form-data"}
     assert "429" in spec["paths"]["/v1/analyze"]["post"]["responses"]
+
+
+def test_a_batch_call_larger_than_the_queue_is_answered_whole():
+    from fastapi.testclient import TestClient
+
+    from adfusion_edge.serve import ServeConfig, create_app
+
+    app = create_app(ServeConfig(device="cpu", ocr=False, max_batch=2, max_queue=3, log_sample=0))
+    items = [{"image": b64(ad_jpeg(20 + i)), "text": PIZZA} for i in range(12)]
+    with TestClient(app) as c:
+        assert app.state.engine.wait_loaded(60)
+        r = c.post("/v1/analyze/batch", json={"items": items})
+    assert r.status_code == 200 and all(x["ok"] for x in r.json()["results"]), r.text
