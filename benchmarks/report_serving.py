@@ -23,6 +23,38 @@ def _sweep_table(rows: list[dict]) -> str:
     return md_table(header, body)
 
 
+def _at(rows: list[dict], fraction: float) -> dict | None:
+    return next((r for r in rows if abs(r["fraction_of_saturation"] - fraction) < 1e-9), None)
+
+
+def _verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("met" if ok else "**not met**")
+
+
+def _goals(r: dict) -> str:
+    """The serving goals, each checked against this run's rows (text given, default bundle)."""
+    rows = r["text"]["sweep"]
+    lo, hi = _at(rows, 0.7), _at(rows, 2.0)
+    out = []
+    if lo:
+        ok = lo["p99_ms"] is not None and lo["p99_ms"] <= 10 and lo["overload_share"] == 0 and lo["error_share"] == 0
+        out.append(["0.7x saturation: p99 <= 10 ms, no errors",
+                    f"p99 {num(lo['p99_ms'])} ms (in-app {num(lo.get('app_p99_ms'))}), overload "
+                    f"{num(100 * lo['overload_share'], 1)} %, errors {num(100 * lo['error_share'], 1)} %", _verdict(ok)])
+    if hi:
+        fast = hi["overload_p99_ms"]
+        out.append(["2x saturation: stays up", str(r.get("server_alive_after")), _verdict(r.get("server_alive_after"))])
+        out.append(["2x: overload answered within 2 ms (p99)",
+                    f"{num(fast)} ms (in-app {num(hi['overload_app_p99_ms'])})",
+                    _verdict(None if fast is None else fast <= 2)])
+        out.append(["2x: p99 of served <= 25 ms", f"{num(hi['p99_ms'])} ms (in-app {num(hi.get('app_p99_ms'))})",
+                    _verdict(None if hi["p99_ms"] is None else hi["p99_ms"] <= 25)])
+    ratio = r["text"]["saturation"]["ratio"]
+    out.append(["micro-batching raises saturation throughput", f"{num(ratio)}x", _verdict(ratio > 1)])
+    return "\nGoals, checked on this run (client-side figures decide; in-app beside them):\n\n" + md_table(
+        ["Goal", "This run", "Verdict"], out)
+
+
 def serving_section(base: Path, load_json: Path | None = None, score_json: Path | None = None) -> str:
     """Markdown of the Serving section (``base``: the report's folder, for the plot link)."""
     load_json = load_json or HERE / "SERVE_LOAD.json"
@@ -54,6 +86,7 @@ def serving_section(base: Path, load_json: Path | None = None, score_json: Path 
                          f"saturation {num(r['ocr']['saturation_rps'], 1)} req/s):\n")
             parts.append(_sweep_table(r["ocr"]["sweep"]))
         parts.append(f"\nServers alive and healthy after the overload steps: {r.get('server_alive_after')}.\n")
+        parts.append(_goals(r))
         png = base / "plots" / "serving_latency_vs_load.png"
         if png.is_file():
             parts.append(f"\n![latency vs offered load]({png.relative_to(base).as_posix()})\n")
@@ -68,5 +101,8 @@ def serving_section(base: Path, load_json: Path | None = None, score_json: Path 
              [f"`adfusion-edge score`, local Ray, {s['ray']['concurrency']} actors (incl. Ray start)",
               num(s["ray"]["items_per_s"], 1), num(s["ray"]["seconds_total"], 1), str(s["ray"]["scored"]),
               str(s["ray"]["errors"])]]))
-        parts.append(f"\nRay / loop throughput: {num(s['ray_over_loop'])}x.\n")
+        pipe = s["items"] / s["ray"]["seconds_pipeline"] if s["ray"]["seconds_pipeline"] else None
+        parts.append(f"\nRay / loop throughput: {num(s['ray_over_loop'])}x with Ray's start-up; the Ray pipeline "
+                     f"alone ({num(s['ray']['seconds_pipeline'], 1)} s) ran {num(pipe, 1)} items/s. Both sides ran one "
+                     "inference thread per scorer on the same shared 2 cores, the loop first, then Ray.\n")
     return "\n".join(parts) + "\n"

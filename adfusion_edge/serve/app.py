@@ -151,6 +151,12 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
     async def _too_large(request: Request, exc: BodyTooLarge):
         return _error(413, "body_too_large", f"request body is over the limit of {cfg.max_body_bytes} bytes")
 
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception):
+        # A fault of the server itself (never of the request): still a JSON answer, and logged.
+        log.exception("internal error on %s", request.url.path)
+        return _error(500, "internal_error", f"{type(exc).__name__}: {exc}")
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
         return _error(422, "invalid_request", "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
