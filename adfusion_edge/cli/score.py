@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--actor-cpus", type=float, default=0.5,
                         help="logical CPUs Ray reserves per actor (below 1 leaves room for the write tasks)")
     parser.add_argument("--no-ocr", action="store_true", help="score items without text as text-less")
-    parser.add_argument("--no-resume", action="store_true", help="rescore items already in the output")
+    parser.add_argument("--no-resume", action="store_true", help="refuse an output that already holds results instead of skipping them")
 
 
 def run(args: argparse.Namespace) -> int:
