@@ -129,6 +129,11 @@ class Analyzer:
 
         if cache_size < 0:
             raise ConfigError(f"cache_size must be >= 0, got {cache_size}")
+        # Kept for pickling: a worker process (Ray, Spark, multiprocessing) rebuilds the Analyzer.
+        self._init_kwargs = dict(model=model, device=device, backend=backend, ocr=ocr, threads=threads,
+                                 strict=strict, cache_size=cache_size, postprocess=postprocess, dla_core=dla_core,
+                                 warmup=warmup, strict_ocr=strict_ocr, ocr_tokens=ocr_tokens,
+                                 ocr_timeout_s=ocr_timeout_s)
         self.bundle: Bundle = load_bundle(model if model is not None else default_bundle())
         self.preprocess = self.bundle.preprocess
         self._tokenizer = AdTokenizer(self.bundle.tokenizer_file, self.preprocess.max_tokens)
@@ -330,6 +335,17 @@ class Analyzer:
 
     def close(self) -> None:
         self._backend.close()
+
+    def __reduce__(self):
+        # An ONNX Runtime session cannot be pickled: a copy is rebuilt from the constructor arguments
+        # in the receiving process (bundle verified and loaded there; the cache starts empty there).
+        # model=None stays None, i.e. the receiver's own default bundle.
+        return (_rebuild_analyzer, (self._init_kwargs,))
+
+
+def _rebuild_analyzer(kwargs: dict) -> Analyzer:
+    """Unpickling hook: keyword arguments survive constructor signature changes, a positional tuple would not."""
+    return Analyzer(**kwargs)
 
 
 __all__ = ["Analyzer", "default_bundle"]

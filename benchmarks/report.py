@@ -46,6 +46,7 @@ from report_sections import (  # noqa: E402
     stages_section,
     system_section,
 )
+from report_serving import serving_section  # noqa: E402
 
 __all__ = ["PAPER_TABLE4", "REQUIRED_SECTIONS", "BenchRun", "ratio", "write_report", "load_quality",
            "pareto_points"]
@@ -215,6 +216,7 @@ def write_report(json_path: str | Path, out: str | Path, reports_dir: str | Path
         accuracy_section(quality, reports_dir, split),
         _pareto_section(pareto_png, out.parent, unpaired),
         gpu_section(run),
+        serving_section(out.parent),
         skipped_section(run),
     ]
     out.write_text("\n".join(parts))

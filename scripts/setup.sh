@@ -9,4 +9,4 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-color-emoji fonts-liberation2 >/dev/null
   fi
 fi
-python3 -m pip install -q -c constraints.txt -e ".[train,export,dev]"
+python3 -m pip install -q -c constraints.txt -e ".[train,export,serve,ray,dev]"

@@ -28,6 +28,8 @@ VERBS: dict[str, tuple[str, str]] = {
     "export": ("adfusion_edge.export.cli", "export a checkpoint to ONNX / TorchScript / TensorRT + INT8"),
     "analyze": ("adfusion_edge.cli.analyze", "analyse ad images with a model bundle"),
     "benchmark": ("adfusion_edge.cli.benchmark", "run the benchmark suites and write benchmarks/REPORT.md"),
+    "serve": ("adfusion_edge.cli.serve", "HTTP scoring server with micro-batching (extra [serve])"),
+    "score": ("adfusion_edge.cli.score", "batch-score a folder / manifest / Parquet on Ray Data (extra [ray])"),
 }
 
 
@@ -50,8 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             modules[verb] = importlib.import_module(VERBS[verb][0])
         except ModuleNotFoundError as e:
             # A missing optional dependency (torch for `train`) is a user-facing setup error.
+            extras = {"serve": "serve", "score": "ray"}.get(verb, "train,export")
             print(f"adfusion-edge {verb}: needs a package that is not installed: {e.name} "
-                  f"(install the extras: pip install 'adfusion-edge[train,export]')", file=sys.stderr)
+                  f"(install the extras: pip install 'adfusion-edge[{extras}]')", file=sys.stderr)
             return 2
     parser = build_parser(modules)
     args = parser.parse_args(argv)

@@ -1,0 +1,198 @@
+"""Dynamic micro-batching with deadlines and back-pressure (the Triton / Ray Serve pattern).
+
+Requests of one lane wait in a bounded queue; one worker thread takes up to ``max_batch`` of them,
+or fewer once the oldest has waited ``max_wait_us``, and runs them as one ``Analyzer.run_batch``.
+While a batch runs, the next one gathers, so under load batches fill up by themselves and the
+fixed per-call cost (Python, tokenizer, ONNX Runtime dispatch) is paid once per batch.
+
+Back-pressure: a request is refused at once, never queued forever:
+
+* ``QueueFull`` (HTTP 503): the queue holds ``max_queue`` requests;
+* ``DeadlineUnmeetable`` (HTTP 429): the predicted finish (the running batch, then every request
+  ahead x the recent time per ad) falls after the request's deadline. An idle lane admits
+  everything (the request starts at once), which also keeps the time estimate fresh;
+* ``DeadlineExpired`` (HTTP 504): admitted, but its deadline passed while it waited (the
+  prediction was wrong); it is dropped before it reaches the model.
+
+Results are handed back to the asyncio loop with ``call_soon_threadsafe``; a request whose client
+went away (future cancelled) is simply not answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from adfusion_edge.report import AdError, AdReport
+
+RunBatch = Callable[[Sequence[bytes], Sequence[str | None]], list[AdReport | AdError]]
+
+
+class Overloaded(Exception):
+    """Base of the refusals; ``status`` is the HTTP code the server answers with."""
+
+    status = 503
+    code = "overloaded"
+
+
+class QueueFull(Overloaded):
+    status, code = 503, "queue_full"
+
+
+class DeadlineUnmeetable(Overloaded):
+    status, code = 429, "deadline_unmeetable"
+
+
+class DeadlineExpired(Overloaded):
+    status, code = 504, "deadline_expired"
+
+
+@dataclass
+class Job:
+    """One queued ad: its input, absolute deadline (perf_counter s) and the future to resolve."""
+
+    image: bytes
+    text: str | None
+    deadline: float
+    future: asyncio.Future
+    loop: asyncio.AbstractEventLoop
+    enqueued: float = field(default_factory=time.perf_counter)
+
+
+def _hand_back(job: Job, value: object, error: BaseException | None) -> None:
+    """Resolve a job's future on its event loop (from the worker thread)."""
+    try:
+        job.loop.call_soon_threadsafe(_resolve, job.future, value, error)
+    except RuntimeError:  # the loop is closed (server shutting down): nobody is waiting any more
+        pass
+
+
+def _resolve(fut: asyncio.Future, value: object, error: BaseException | None) -> None:
+    if fut.done():  # the client went away
+        return
+    if error is not None:
+        fut.set_exception(error)
+    else:
+        fut.set_result(value)
+
+
+class MicroBatcher:
+    """One lane: a bounded queue and a worker thread that runs micro-batches.
+
+    Args:
+        run_batch: Runs a batch; one AdReport or AdError per input, in order (never raises for a
+            bad ad: ``Analyzer.run_batch(..., on_error="skip")``).
+        max_batch: Most ads per model call.
+        max_wait_us: Longest the oldest request waits for company before a partial batch runs.
+        max_queue: Most requests waiting; more are refused with QueueFull.
+        name: Lane name (metrics label).
+        on_batch: Called with (lane, batch size, seconds) after every batch (metrics).
+        initial_item_s: Time-per-ad estimate before any batch ran (the warm-up measures one).
+    """
+
+    def __init__(self, run_batch: RunBatch, max_batch: int = 16, max_wait_us: int = 2000, max_queue: int = 256,
+                 name: str = "text", on_batch: Callable[[str, int, float], None] | None = None,
+                 initial_item_s: float = 0.005):
+        self._run_batch = run_batch
+        self.max_batch, self.max_wait_s, self.max_queue = max(1, max_batch), max_wait_us / 1e6, max_queue
+        self.name, self._on_batch = name, on_batch
+        self._q: deque[Job] = deque()
+        self._cv = threading.Condition()
+        self._busy_until = 0.0  # predicted end of the batch being run (perf_counter s)
+        self._running = False
+        self.item_s = initial_item_s  # moving average of batch wall time / batch size
+        self._stop = False
+        self._thread = threading.Thread(target=self._loop, name=f"batcher-{name}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._cv:
+            self._stop = True
+            self._cv.notify_all()
+        self._thread.join(timeout=5)
+
+    @property
+    def depth(self) -> int:
+        return len(self._q)
+
+    def predicted_finish(self, now: float) -> float:
+        """When a request admitted now would be answered: after the running batch and every request
+        queued before it (batches run one after the other, so the work ahead adds up)."""
+        return max(now, self._busy_until) + (len(self._q) + 1) * self.item_s
+
+    def submit(self, image: bytes, text: str | None, deadline: float) -> asyncio.Future:
+        """Queue one ad (call from the event loop). Raises QueueFull / DeadlineUnmeetable at once."""
+        now = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        with self._cv:
+            if len(self._q) >= self.max_queue:
+                raise QueueFull(f"{self.name} queue full ({self.max_queue} waiting)")
+            finish = self.predicted_finish(now)
+            idle = not self._q and not self._running
+            if finish > deadline and not idle:
+                raise DeadlineUnmeetable(
+                    f"predicted answer in {1e3 * (finish - now):.1f} ms, after the deadline of "
+                    f"{1e3 * (deadline - now):.1f} ms ({len(self._q)} queued)")
+            job = Job(image, text, deadline, loop.create_future(), loop, now)
+            self._q.append(job)
+            self._cv.notify()
+        return job.future
+
+    def _take(self) -> list[Job] | None:
+        with self._cv:
+            while not self._q and not self._stop:
+                self._cv.wait()
+            if self._stop:
+                return None
+            # Wait for company until the batch is full or the oldest request has waited long enough.
+            while len(self._q) < self.max_batch and not self._stop:
+                left = self._q[0].enqueued + self.max_wait_s - time.perf_counter()
+                if left <= 0:
+                    break
+                self._cv.wait(left)
+            batch = [self._q.popleft() for _ in range(min(self.max_batch, len(self._q)))]
+            self._busy_until = time.perf_counter() + len(batch) * self.item_s
+            self._running = True
+            return batch
+
+    def _loop(self) -> None:
+        while True:
+            batch = self._take()
+            if batch is None:
+                return
+            now = time.perf_counter()
+            live = []
+            for job in batch:
+                if job.future.cancelled():
+                    continue
+                if now >= job.deadline:
+                    err = DeadlineExpired(f"deadline passed after {1e3 * (now - job.enqueued):.1f} ms in the queue")
+                    _hand_back(job, None, err)
+                else:
+                    live.append(job)
+            if not live:
+                self._running = False
+                continue
+            t0 = time.perf_counter()
+            try:
+                results: list = self._run_batch([j.image for j in live], [j.text for j in live])
+            except Exception as e:  # a broken model call must not kill the lane: every job gets the error
+                results = [e] * len(live)
+            dt = time.perf_counter() - t0
+            # Time per ad for the admission prediction; a smooth average, so one slow batch (a busy
+            # machine) does not refuse everything that follows.
+            self.item_s = 0.8 * self.item_s + 0.2 * dt / len(live)
+            self._running = False
+            for job, res in zip(live, results, strict=True):
+                if isinstance(res, Exception):
+                    _hand_back(job, None, res)
+                else:
+                    _hand_back(job, res, None)
+            if self._on_batch is not None:
+                self._on_batch(self.name, len(live), dt)

@@ -1,0 +1,296 @@
+"""Open-loop load test of ``adfusion-edge serve`` on loopback (127.0.0.1 only).
+
+    python benchmarks/load_serve.py [--out benchmarks/SERVE_LOAD.json] [--quick]
+
+Requests are sent at a fixed rate whatever the server does (open loop: a closed loop of N callers
+slows down with the server and hides the queueing), latency counted from each request's *scheduled*
+send time. Steps:
+
+1. saturation: offered rates rise until the server serves clearly less than offered; its
+   saturation is the most it served per second. The batched server (default ``--max-batch``) and
+   the same bundle unbatched (``--max-batch 1``) run each rate back to back, so their ratio comes
+   from one run under the same load;
+2. text-given sweep (the RTB path): fixed rates from 25 % to 200 % of the batched saturation;
+3. OCR-path sweep (no text in the request): the same, around the OCR lane's own saturation.
+
+Each step reports throughput, p50/p95/p99 of the served requests, the share answered with an
+overload code (429/503/504) and how fast those answers came (client side, and inside the app from
+its ``server-timing`` header). Everything is bounded: at most ``--max-requests`` per step, a few
+seconds per step, a per-request timeout; the servers are stopped at the end. The load generator
+shares the machine with the servers: on 2 cores its own CPU use is part of what is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+OVERLOAD = (429, 503, 504)
+DEADLINE_MS = 20.0  # a bidder's model budget inside an OpenRTB tmax of 100-300 ms
+OCR_DEADLINE_MS = 3000.0
+TEXTS = ["Hot pizza 50% OFF today only! Order Now", "New smartphone launch. Buy Now for $499.99",
+         "Summer getaway: flights from $99. Book Now", "Glow skincare - Buy 1 Get 1 Free. Shop Now"]
+
+
+def make_ads(n: int, seed: int = 0) -> list[bytes]:
+    """n distinct 300x250 JPEG banners with printed text (made here, nothing downloaded)."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        img = Image.new("RGB", (300, 250), tuple(int(c) for c in rng.integers(0, 256, 3)))
+        d = ImageDraw.Draw(img)
+        d.rectangle([20, 150, 180, 200], fill=tuple(int(c) for c in rng.integers(0, 256, 3)))
+        d.text((20, 30), TEXTS[i % len(TEXTS)][:24], fill=(255, 255, 255), font_size=20)
+        d.text((30, 160), "Shop Now", fill=(0, 0, 0), font_size=20)
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=85)
+        out.append(buf.getvalue())
+    return out
+
+
+def payloads(ads: list[bytes], with_text: bool, deadline_ms: float) -> list[bytes]:
+    """Pre-encoded JSON bodies (the client does not spend CPU on encoding while it measures)."""
+    bodies = []
+    for i, ad in enumerate(ads):
+        obj = {"image": base64.b64encode(ad).decode(), "deadline_ms": deadline_ms}
+        if with_text:
+            obj["text"] = TEXTS[i % len(TEXTS)]
+        bodies.append(json.dumps(obj).encode())
+    return bodies
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One ``adfusion-edge serve`` process on 127.0.0.1 (cache off: every request reaches the model)."""
+
+    def __init__(self, *extra: str):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        cmd = [sys.executable, "-m", "adfusion_edge", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+               "--device", "cpu", "--threads", "1", "--cache-items", "0", "--log-sample", "0", *extra]
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def wait_ready(self, timeout_s: float = 120) -> None:
+        import httpx
+
+        end = time.time() + timeout_s
+        while time.time() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.25)
+        raise TimeoutError("server not ready")
+
+    def alive(self) -> bool:
+        import httpx
+
+        try:
+            return self.proc.poll() is None and httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def _pct(xs: list[float], q: float) -> float | None:
+    return float(np.percentile(xs, q)) if xs else None
+
+
+def summarize(rate: float, samples: list[tuple[float, float, int, float | None]], t_start: float) -> dict:
+    """One step's figures from (scheduled, done, status, app ms) per request."""
+    served = [(d - s) * 1e3 for s, d, st, _ in samples if st == 200]
+    over = [(d - s) * 1e3 for s, d, st, _ in samples if st in OVERLOAD]
+    over_app = [a for _s, _d, st, a in samples if st in OVERLOAD and a is not None]
+    served_app = [a for _s, _d, st, a in samples if st == 200 and a is not None]
+    other = [st for _s, _d, st, _a in samples if st != 200 and st not in OVERLOAD]
+    span = max(d for _s, d, _st, _a in samples) - t_start if samples else 0.0
+    n = len(samples)
+    return {"offered_rps": rate, "requests": n, "served": len(served),
+            "throughput_rps": len(served) / span if span > 0 else 0.0,
+            "p50_ms": _pct(served, 50), "p95_ms": _pct(served, 95), "p99_ms": _pct(served, 99),
+            "app_p50_ms": _pct(served_app, 50), "app_p99_ms": _pct(served_app, 99),
+            "overload_share": len(over) / n if n else 0.0, "error_share": len(other) / n if n else 0.0,
+            "errors": sorted(set(other)), "overload_p99_ms": _pct(over, 99), "overload_app_p99_ms": _pct(over_app, 99)}
+
+
+async def _open_loop(url: str, bodies: list[bytes], rate: float, n: int, timeout_s: float) -> dict:
+    import httpx
+
+    samples: list[tuple[float, float, int, float | None]] = []
+    limits = httpx.Limits(max_connections=1024, max_keepalive_connections=1024)
+    headers = {"content-type": "application/json"}
+    async with httpx.AsyncClient(limits=limits, timeout=timeout_s) as client:
+        await asyncio.gather(*(client.get(url.replace("/v1/analyze", "/healthz")) for _ in range(16)))  # warm pool
+        t_start = time.perf_counter() + 0.05
+
+        async def one(i: int) -> None:
+            sched = t_start + i / rate
+            delay = sched - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            app_ms = None
+            try:
+                r = await client.post(url, content=bodies[i % len(bodies)], headers=headers)
+                status = r.status_code
+                timing = r.headers.get("server-timing", "")
+                if "dur=" in timing:
+                    app_ms = float(timing.split("dur=")[1])
+            except httpx.HTTPError:
+                status = 0  # timeout or connection error: counted as an error, never as served
+            samples.append((sched, time.perf_counter(), status, app_ms))
+
+        await asyncio.gather(*(one(i) for i in range(n)))
+    return summarize(rate, samples, t_start)
+
+
+def step(server: Server, bodies: list[bytes], rate: float, seconds: float, max_requests: int,
+         timeout_s: float = 10.0) -> dict:
+    n = max(1, min(max_requests, int(rate * seconds)))
+    return asyncio.run(_open_loop(f"{server.url}/v1/analyze", bodies, rate, n, timeout_s))
+
+
+def saturation_ramp(batched: Server, unbatched: Server, bodies: list[bytes], rates: list[float], seconds: float,
+                    max_requests: int) -> dict:
+    """Saturation of both servers: offered rates rise step by step, each rate run on both servers
+    back to back (order alternating), until both serve clearly less than offered; a server's
+    saturation is the most it served per second. Both come from the same minutes of the same run.
+    (Offering far more at once measures the collapse of the load generator on 2 cores instead.)"""
+    rows, done = [], {"batched": False, "unbatched": False}
+    for k, rate in enumerate(rates):
+        pair = [("batched", batched), ("unbatched", unbatched)]
+        res = {}
+        for name, srv in pair if k % 2 == 0 else pair[::-1]:
+            if not done[name]:
+                res[name] = step(srv, bodies, rate, seconds, max_requests)
+                done[name] = res[name]["throughput_rps"] < 0.85 * rate
+        rows.append({"offered_rps": rate, **{f"{n}_rps": r["throughput_rps"] for n, r in res.items()},
+                     **{f"{n}_p99_ms": r["p99_ms"] for n, r in res.items()}})
+        print(json.dumps(rows[-1]), flush=True)
+        if all(done.values()):
+            break
+    best = {n: max(r.get(f"{n}_rps", 0.0) for r in rows) for n in ("batched", "unbatched")}
+    return {"ramp": rows, "batched_rps": best["batched"], "unbatched_rps": best["unbatched"],
+            "ratio": best["batched"] / max(best["unbatched"], 1e-9), "saturated": all(done.values())}
+
+
+def plot(result: dict, path: Path) -> Path | None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    sweeps = [(k, t) for k, t in (("text", "text given (RTB path)"), ("ocr", "OCR path")) if result.get(k)]
+    fig, axes = plt.subplots(1, len(sweeps), figsize=(5.5 * len(sweeps), 3.8), squeeze=False)
+    for ax, (key, title) in zip(axes[0], sweeps, strict=True):
+        rows = result[key]["sweep"]
+        x = [r["offered_rps"] for r in rows]
+        for q in ("p50", "p95", "p99"):
+            ax.plot(x, [r[f"{q}_ms"] or float("nan") for r in rows], marker="o", label=f"{q} served")
+        ax.set_yscale("log")
+        ax.set_xlabel("offered load (requests/s)")
+        ax.set_ylabel("latency of served requests (ms)")
+        ax.axvline(result[key]["saturation_rps"], color="grey", ls=":", label="saturation")
+        ax2 = ax.twinx()
+        ax2.bar(x, [100 * r["overload_share"] for r in rows], width=max(x) / 40, alpha=0.25, color="red",
+                label="overload answers (%)")
+        ax2.set_ylabel("answered 429/503/504 (%)")
+        ax2.set_ylim(0, 100)
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=str(HERE / "SERVE_LOAD.json"))
+    ap.add_argument("--plot", default=str(HERE / "plots" / "serving_latency_vs_load.png"))
+    ap.add_argument("--quick", action="store_true", help="a smoke run: one round, two rates, no OCR sweep")
+    ap.add_argument("--max-requests", type=int, default=2000, help="most requests of one step")
+    ap.add_argument("--step-seconds", type=float, default=3.0)
+    ap.add_argument("--ramp", default="50,100,150,200,250,300,400,500,650,800",
+                    help="offered rates (requests/s) of the saturation ramp")
+    ap.add_argument("--ocr-probe-rps", type=float, default=20.0)
+    args = ap.parse_args(argv)
+    t_all = time.time()
+    secs = 1.0 if args.quick else args.step_seconds
+    text_bodies = payloads(make_ads(32), True, DEADLINE_MS)
+    batched, unbatched = Server(), Server("--max-batch", "1")
+    result: dict = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "quick": args.quick,
+                    "cpu_count": os.cpu_count(), "deadline_ms": DEADLINE_MS,
+                    "command": "python benchmarks/load_serve.py" + (" --quick" if args.quick else ""),
+                    "load": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
+    try:
+        batched.wait_ready()
+        unbatched.wait_ready()
+        rates = [float(r) for r in args.ramp.split(",")]
+        sat = saturation_ramp(batched, unbatched, text_bodies, rates[:3] if args.quick else rates, secs,
+                              args.max_requests)
+        fractions = (0.5, 2.0) if args.quick else (0.25, 0.5, 0.7, 1.0, 1.5, 2.0)
+        sweep = []
+        for f in fractions:
+            row = step(batched, text_bodies, f * sat["batched_rps"], secs, args.max_requests)
+            row["fraction_of_saturation"] = f
+            sweep.append(row)
+            print(json.dumps(row), flush=True)
+        result["text"] = {"saturation": sat, "saturation_rps": sat["batched_rps"], "sweep": sweep}
+        if not args.quick:
+            ocr_bodies = payloads(make_ads(8, seed=1), False, OCR_DEADLINE_MS)
+            probe = step(batched, ocr_bodies, args.ocr_probe_rps, 4.0, args.max_requests)
+            ocr_sat = max(probe["throughput_rps"], 0.5)
+            osweep = []
+            for f in (0.5, 1.0, 2.0):
+                row = step(batched, ocr_bodies, f * ocr_sat, 5.0, args.max_requests)
+                row["fraction_of_saturation"] = f
+                osweep.append(row)
+                print(json.dumps(row), flush=True)
+            result["ocr"] = {"probe": probe, "saturation_rps": ocr_sat, "sweep": osweep,
+                             "deadline_ms": OCR_DEADLINE_MS}
+        result["server_alive_after"] = batched.alive() and unbatched.alive()
+    finally:
+        batched.stop()
+        unbatched.stop()
+    result["seconds"] = time.time() - t_all
+    png = plot(result, Path(args.plot))
+    result["plot"] = str(Path(png).relative_to(HERE)) if png and Path(png).is_relative_to(HERE) else png and str(png)
+    Path(args.out).write_text(json.dumps(result, indent=1))
+    print(f"wrote {args.out} ({result['seconds']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,139 @@
+"""Micro-batching, deadlines and back-pressure of one lane, on the real Analyzer's run_batch.
+
+Where a test needs the lane busy, the real run_batch is wrapped with a gate (threading.Event) that
+holds it: the timing is controlled, the model call is still the real one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+from conftest import PIZZA, ad_jpeg
+
+from adfusion_edge import Analyzer
+from adfusion_edge.report import AdError, AdReport
+from adfusion_edge.serve.batcher import DeadlineExpired, DeadlineUnmeetable, MicroBatcher, QueueFull
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    return Analyzer(device="cpu", threads=1, ocr=False)
+
+
+def _lane(analyzer, gate: threading.Event | None = None, **kw):
+    sizes: list[int] = []
+
+    def run(images, texts):
+        if gate is not None:
+            gate.wait(10)
+        return analyzer.run_batch(images, texts, on_error="skip", batch_size=len(images))
+
+    lane = MicroBatcher(run, on_batch=lambda name, n, s: sizes.append(n), **kw)
+    lane.start()
+    return lane, sizes
+
+
+def test_concurrent_requests_run_as_one_batch_in_order(analyzer):
+    lane, sizes = _lane(analyzer, max_batch=8, max_wait_us=200_000)
+    imgs = [ad_jpeg(i) for i in range(8)]
+
+    async def main():
+        far = time.perf_counter() + 30
+        futs = [lane.submit(img, PIZZA, far) for img in imgs]
+        return await asyncio.gather(*futs)
+
+    try:
+        results = asyncio.run(main())
+    finally:
+        lane.stop()
+    assert sizes == [8]
+    direct = analyzer.run_batch(imgs, [PIZZA] * 8)
+    assert [r.dominant_colour for r in results] == [r.dominant_colour for r in direct]
+    assert all(isinstance(r, AdReport) for r in results)
+
+
+def test_a_lone_request_runs_after_max_wait(analyzer):
+    lane, sizes = _lane(analyzer, max_batch=8, max_wait_us=20_000)
+
+    async def main():
+        t0 = time.perf_counter()
+        await lane.submit(ad_jpeg(0), PIZZA, t0 + 30)
+        return time.perf_counter() - t0
+
+    try:
+        waited = asyncio.run(main())
+    finally:
+        lane.stop()
+    assert sizes == [1] and waited >= 0.02
+
+
+def test_a_bad_image_fails_alone_inside_a_batch(analyzer):
+    lane, sizes = _lane(analyzer, max_batch=4, max_wait_us=100_000)
+
+    async def main():
+        far = time.perf_counter() + 30
+        return await asyncio.gather(*(lane.submit(b, PIZZA, far) for b in (ad_jpeg(0), b"junk", ad_jpeg(1))))
+
+    try:
+        good, bad, good2 = asyncio.run(main())
+    finally:
+        lane.stop()
+    assert sizes == [3] and good.ok and good2.ok and isinstance(bad, AdError) and bad.error == "InvalidImageError"
+
+
+def test_full_queue_and_unmeetable_deadlines_are_refused_at_once(analyzer):
+    gate = threading.Event()
+    lane, _ = _lane(analyzer, gate, max_batch=1, max_wait_us=0, max_queue=2, initial_item_s=0.001)
+
+    async def main():
+        far = time.perf_counter() + 30
+        held = [lane.submit(ad_jpeg(0), PIZZA, far)]  # taken by the worker, held at the gate
+        await asyncio.sleep(0.05)
+        held.append(lane.submit(ad_jpeg(1), PIZZA, far))
+        saved, lane.item_s = lane.item_s, 1.0  # as if every ad took a second: 10 ms cannot be met
+        t0 = time.perf_counter()
+        with pytest.raises(DeadlineUnmeetable, match="after the deadline"):
+            lane.submit(ad_jpeg(2), PIZZA, time.perf_counter() + 0.01)
+        lane.item_s = saved
+        held.append(lane.submit(ad_jpeg(3), PIZZA, far))
+        with pytest.raises(QueueFull):
+            lane.submit(ad_jpeg(4), PIZZA, far)
+        refused_in = time.perf_counter() - t0
+        gate.set()
+        results = await asyncio.gather(*held)
+        # Idle again: a request is admitted (it starts at once) even when the estimate says late.
+        lane.item_s = 1.0
+        late_ok = await lane.submit(ad_jpeg(5), PIZZA, time.perf_counter() + 0.01)
+        return refused_in, results, late_ok
+
+    try:
+        refused_in, results, late_ok = asyncio.run(main())
+    finally:
+        gate.set()
+        lane.stop()
+    assert refused_in < 0.05 and all(r.ok for r in results) and late_ok.ok
+
+
+def test_a_request_whose_deadline_passes_in_the_queue_gets_504_without_running(analyzer):
+    gate = threading.Event()
+    lane, sizes = _lane(analyzer, gate, max_batch=1, max_wait_us=0, initial_item_s=0.001)
+
+    async def main():
+        first = lane.submit(ad_jpeg(0), PIZZA, time.perf_counter() + 30)
+        await asyncio.sleep(0.05)
+        late = lane.submit(ad_jpeg(1), PIZZA, time.perf_counter() + 0.05)  # admitted: predicted in time
+        await asyncio.sleep(0.15)
+        gate.set()
+        await first
+        with pytest.raises(DeadlineExpired):
+            await late
+
+    try:
+        asyncio.run(main())
+    finally:
+        gate.set()
+        lane.stop()
+    assert sizes == [1]  # only the first one reached the model
