@@ -76,9 +76,8 @@ def test_label_distributions_are_not_degenerate(ads):
                  "shares", "audience", "trust_safety"):
         seen = {r.labels[name] for r in ads}
         assert len(seen) >= min(3, len(schema.head(name).labels)), (name, seen)
-    for name in ("attention", "ctr", "shares"):  # fixed thresholds give roughly balanced buckets
-        counts = [sum(r.labels[name] == lab for r in ads) for lab in schema.head(name).labels]
-        assert min(counts) >= 0.12 * len(ads), (name, counts)
+    # Bucket balance is a property of the default (real-text) priors the thresholds were derived
+    # under; these legacy-prior ads click more, so it is checked in test_engagement_thresholds.py.
 
 
 def test_text_is_the_blocks_in_reading_order(ads):
