@@ -220,6 +220,10 @@ def distill(cfg: TrainConfig, dcfg: DistillConfig, teacher: nn.Module | str | os
     data = build_train_data(cfg)
     live: nn.Module | None = teacher
     if dcfg.cache:
+        if cfg.data.text_rows:
+            # The cache holds one row per corpus ad; text rows (distill/data/text_rows.py) have none.
+            raise ConfigError("data.text_rows needs the live teacher: set distill.cache: false (the teacher "
+                              "then sees each text row with its blank image, as the student does)")
         if not cfg.data.corpus:
             raise ConfigError("distill.cache needs data.corpus (a shard corpus); set distill.cache: false for "
                               "manifest data")

@@ -80,6 +80,10 @@ class StudentConfig:
             layout more than colour: without it the student's dominant_colour fell to 81% of the
             teacher's on the held-out layouts of the shift split. Costs one AveragePool.
         dropout: Dropout rate (training only).
+        text_encoder: How the token embeddings start: ``"scratch"`` (random) or ``"static"``: the
+            packaged MiniLM static token embeddings (bert-base-uncased ids, so ``vocab_size`` must
+            be 30,522), their first ``text_dim`` PCA components rescaled to unit spread
+            (static_text_init.py). The transformer layers on top train as before.
     """
 
     vocab_size: int = 6000
@@ -103,6 +107,7 @@ class StudentConfig:
     fused_dim: int = 256
     colour_cells: int = 0
     dropout: float = 0.1
+    text_encoder: str = "scratch"
 
     def __post_init__(self) -> None:
         # JSON gives lists; the frozen config keeps tuples so it stays hashable and comparable.
@@ -120,6 +125,8 @@ class StudentConfig:
 
         if self.activation not in ACTIVATIONS:
             raise ConfigError(f"student config: activation {self.activation!r} not in {sorted(ACTIVATIONS)}")
+        if self.text_encoder not in ("scratch", "static"):
+            raise ConfigError(f"student config: text_encoder must be 'scratch' or 'static', got {self.text_encoder!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"student config: dropout must be in [0, 1), got {self.dropout}")
         for name in ("vocab_size", "max_positions", "stem_channels", "text_dim", "fusion_heads", "fusion_qk_dim",
@@ -203,6 +210,11 @@ class StudentModel(AdModel):
         self.seq_len = preprocess.max_tokens
         self.regions = (preprocess.image_size // c.total_stride) ** 2
         self.tok_embed = nn.Embedding(c.vocab_size, c.text_dim)
+        if c.text_encoder == "static":
+            from adfusion_edge.distill.models.static_text_init import static_token_init
+
+            with torch.no_grad():
+                self.tok_embed.weight.copy_(static_token_init(c.vocab_size, c.text_dim))
         self.pos_embed = nn.Embedding(c.max_positions, c.text_dim)
         self.register_buffer("position_ids", torch.arange(self.seq_len), persistent=False)
         self.embed_norm = nn.LayerNorm(c.text_dim)

@@ -77,6 +77,11 @@ class DataSection:
         ocr_noise: Probability of OCR-style corruption of the training text (augmentation).
         num_workers: DataLoader worker processes.
         max_train_samples / max_val_samples: Cap split sizes (quick runs); None = all.
+        text_rows: Text-only manifests (``adfusion-edge data realtext`` ``train.jsonl``) mixed into
+            the training split with a blank image and the image-driven heads masked
+            (distill/data/text_rows.py).
+        text_share: Share of text rows among the training samples of an epoch, in [0, 1); 0 =
+            no text rows (needs ``text_rows`` when > 0).
     """
 
     corpus: str | None = None
@@ -89,8 +94,13 @@ class DataSection:
     num_workers: int = 0
     max_train_samples: int | None = None
     max_val_samples: int | None = None
+    text_rows: tuple[str, ...] = ()
+    text_share: float = 0.0
 
     def __post_init__(self) -> None:
+        _check(0.0 <= self.text_share < 1.0, "data.text_share", "must be in [0, 1)", self.text_share)
+        _check(bool(self.text_rows) == (self.text_share > 0), "data.text_rows",
+               "text_rows and text_share > 0 go together (rows to mix and their share)", self.text_rows)
         # Same choices as dataset.TEXT_SOURCES (not imported: configs must not pull in torch).
         _check(self.text_source in ("gt", "ocr"), "data.text_source", "must be 'gt' or 'ocr'", self.text_source)
         _check(0.0 <= self.ocr_noise <= 1.0, "data.ocr_noise", "must be a probability in [0, 1]", self.ocr_noise)

@@ -136,7 +136,14 @@ def _dataset(cfg: TrainConfig, split: str, train: bool) -> Dataset | None:
     else:
         return None
     cap = d.max_train_samples if train else d.max_val_samples
-    return FirstN(ds, cap) if cap else ds
+    ds = FirstN(ds, cap) if cap else ds
+    if train and d.text_rows:
+        from adfusion_edge.distill.data.text_rows import MixedDataset, TextRowDataset
+
+        text = TextRowDataset.from_text_manifests(d.text_rows, cfg=cfg.preprocess, ocr_noise_p=d.ocr_noise,
+                                                  seed=cfg.seed)
+        ds = MixedDataset(ds, text, d.text_share, seed=cfg.seed)
+    return ds
 
 
 def build_train_data(cfg: TrainConfig, tokenizer: str | None = None) -> TrainData:
