@@ -15,15 +15,32 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from adfusion_edge.open_vocab import OpenVocabResult
+from typing import Any
 
 
 def display(label: str) -> str:
     """Label id -> display text: ``food_lovers`` -> ``Food Lovers``, ``none`` -> ``None``."""
     return " ".join(w.capitalize() for w in label.split("_"))
+
+
+@dataclass(frozen=True)
+class OpenLabelScore:
+    """One user label and its probability among the labels of its head."""
+
+    label: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class OpenVocabResult:
+    """Scores of one head's user labels, most probable first; ``evidence`` is ``text`` or ``none``."""
+
+    scores: tuple[OpenLabelScore, ...]
+    evidence: str
+
+    @property
+    def label(self) -> str:
+        return self.scores[0].label
 
 
 @dataclass(frozen=True)
@@ -192,8 +209,6 @@ class AdReport:
 
 
 def _open_labels(d: dict[str, Any]) -> dict[str, OpenVocabResult]:
-    from adfusion_edge.open_vocab import OpenLabelScore, OpenVocabResult
-
     return {h: OpenVocabResult(tuple(OpenLabelScore(x["label"], float(x["probability"])) for x in r["scores"]),
                                r["evidence"]) for h, r in d.items()}
 
