@@ -104,6 +104,10 @@ class AdReport:
         model: Bundle path.
         precision: fp32 / fp16 / int8.
         source: File name when the image came from a path.
+        text_truncated: The text was longer than tokenizer.MAX_TEXT_CHARS and was cut before
+            tokenizing (``text`` is what the model read).
+        fallback: Set when the model runs on another device / provider than the one asked for
+            (what was asked, what runs, and why); None otherwise.
     """
 
     theme: Prediction
@@ -128,6 +132,8 @@ class AdReport:
     model: str = ""
     precision: str = ""
     source: str | None = None
+    text_truncated: bool = False
+    fallback: str | None = None
     ok: bool = field(default=True, init=False)
 
     def __str__(self) -> str:
@@ -173,7 +179,8 @@ class AdReport:
             text=d["text"], text_source=d["text_source"],
             ocr_lines=tuple((ln[0], float(ln[1]), tuple(ln[2])) for ln in d["ocr_lines"]),
             timings=Timings(**t), backend=d["backend"], provider=d["provider"], model=d["model"],
-            precision=d["precision"], source=d["source"],
+            precision=d["precision"], source=d["source"], text_truncated=bool(d.get("text_truncated", False)),
+            fallback=d.get("fallback"),
         )
 
     @classmethod
