@@ -28,7 +28,6 @@ import io
 import os
 import stat
 import warnings
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -59,8 +58,8 @@ def _not_regular(mode: int) -> str | None:
     return None if stat.S_ISREG(mode) else "not a regular file"
 
 
-def read_image_file(path: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES) -> bytes:
-    """Read an image file by the reading rule (module docstring).
+def read_image_file(path: str | os.PathLike, max_bytes: int | None = None) -> bytes:
+    """Read an image file by the reading rule (module docstring); ``max_bytes`` None = MAX_FILE_BYTES.
 
     Raises:
         ImageNotFoundError: the path does not exist.
@@ -68,7 +67,8 @@ def read_image_file(path: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES) ->
             (permission, name too long, I/O error), or empty.
         ImageTooLargeError: larger than ``max_bytes``.
     """
-    name = os.fspath(path)
+    name = os.fsdecode(os.fspath(path))
+    max_bytes = MAX_FILE_BYTES if max_bytes is None else max_bytes
     try:
         st = os.stat(name)
     except FileNotFoundError:
@@ -151,7 +151,7 @@ def _scale_16bit(arr: np.ndarray, what: str) -> np.ndarray:
 
 
 def _int_as_8bit(arr: np.ndarray, what: str) -> np.ndarray:
-    lo, hi = int(arr.min(initial=0)), int(arr.max(initial=0))
+    lo, hi = int(arr.min()), int(arr.max())  # arrays here are never empty
     if lo < 0 or hi > 255:
         raise InvalidImageError(f"{what}: {arr.dtype} values must lie in 0..255, found {lo}..{hi} "
                                 f"(pass uint8, or uint16 for 16-bit data)")
@@ -161,7 +161,7 @@ def _int_as_8bit(arr: np.ndarray, what: str) -> np.ndarray:
 def _float_as_8bit(arr: np.ndarray, what: str) -> np.ndarray:
     if not np.isfinite(arr).all():
         raise InvalidImageError(f"{what}: contains NaN or infinite values")
-    lo, hi = float(arr.min(initial=0.0)), float(arr.max(initial=0.0))
+    lo, hi = float(arr.min()), float(arr.max())
     if lo < 0.0 or hi > 1.0:
         raise InvalidImageError(f"{what}: float values must lie in [0, 1], found [{lo:g}, {hi:g}] "
                                 f"(divide 0..255 data by 255, or pass uint8)")
@@ -274,7 +274,7 @@ def decode_image(source: ImageSource, draft_size: int | None = None, name: str |
         what = name or "image bytes"
         return _to_rgb(_open_bytes(bytes(source), what, draft_size), what)
     if isinstance(source, (str, os.PathLike)):
-        path = str(Path(source)) if isinstance(source, os.PathLike) else source
+        path = os.fsdecode(os.fspath(source))
         return _to_rgb(_open_bytes(read_image_file(path), path, draft_size), path)
     raise InvalidImageError(
         f"unsupported image source type {type(source).__name__}; "

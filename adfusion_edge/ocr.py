@@ -114,7 +114,8 @@ class OcrEngine:
         try:
             out = engine(np.ascontiguousarray(arr))
         except Exception as e:
-            raise OcrError(f"OCR failed on a {arr.shape[1]}x{arr.shape[0]} image: {e}") from None
+            # Some engine errors have an empty str(); the class name still says what went wrong.
+            raise OcrError(f"OCR failed on a {arr.shape[1]}x{arr.shape[0]} image: {type(e).__name__}: {e}") from None
         ms = (time.perf_counter() - t0) * 1e3
         boxes: list[OcrLine] = []
         if out is not None and getattr(out, "boxes", None) is not None and out.txts:

@@ -223,5 +223,5 @@ def export_bundle(model: torch.nn.Module, fmt: str, out: str | os.PathLike, toke
                 "notes": notes}
         say("writing bundle")
         bundle = write_bundle(out, model_path, f.name, precision, tokenizer_file, pre, io["inputs"], io["outputs"],
-                              prov, extra)
+                              prov, extra, batch_independent=result_metrics.get("batch_independent"))
     return ExportResult(bundle, precision, result_metrics, notes)
