@@ -7,7 +7,12 @@ the label schema and the preprocessing sizes), then runs one inference on exactl
 feeds: a ``(2, S, S, 3)`` uint8 image batch and the tokenizer's output at ``max_tokens`` tokens,
 one row holding the tokenizer's largest id (a tokenizer bigger than the model's embedding fails
 here, not at the first ad). Every output must come back with the schema's class count, finite,
-and as probabilities. Any difference is a BundleError naming the model file.
+as probabilities, and depending on the input (the two ads may not get identical answers). Any
+difference is a BundleError naming the model file.
+
+What no check inside a bundle can catch: someone who may rewrite bundle.json can swap in another
+working model of the same signature and record its hashes; that needs a signature from outside
+the bundle.
 """
 
 from __future__ import annotations
@@ -80,7 +85,12 @@ def check_outputs(bundle: Bundle, outputs: Mapping[str, np.ndarray], batch: int)
                               f"schema needs {[batch, *rest]}")
         if not np.isfinite(out).all() or out.min(initial=0) < 0 or out.max(initial=0) > 1:
             raise BundleError(f"{f}: output {name!r} is not a probability (range "
-                              f"{float(np.nanmin(out)):g}..{float(np.nanmax(out)):g})")
+                              f"{float(np.min(out)):g}..{float(np.max(out)):g})")
+    # The two smoke ads differ in every pixel and token: a model that answers both alike on every
+    # output ignores its inputs (a constant-answer graph swapped in with the same signature).
+    if all(np.array_equal(np.asarray(outputs[n])[0], np.asarray(outputs[n])[1]) for n in shapes):
+        raise BundleError(f"{f}: the model gives the same outputs for a black image without text and a white "
+                          f"image full of tokens: its answers do not depend on its inputs")
     for h in schema.HEADS:
         if h.kind != "multi":
             sums = np.asarray(outputs[h.name], np.float64).sum(-1)
