@@ -208,7 +208,7 @@ class Analyzer:
     def _key(self, data: object, text: str | None) -> str:
         try:
             return cache_key(data, text)  # type: ignore[arg-type]
-        except (TypeError, ValueError, OSError, AttributeError):
+        except (TypeError, ValueError, OSError, AttributeError, BufferError):
             # An unsupported source type or a PIL image that cannot load its pixels: the decoder
             # names the problem with its typed error.
             decode_image(data)  # type: ignore[arg-type]

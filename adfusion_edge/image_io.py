@@ -171,6 +171,23 @@ def _float_as_8bit(arr: np.ndarray, what: str) -> np.ndarray:
     return out
 
 
+def _over_white(img: Image.Image) -> Image.Image:
+    """Composite any alpha mode over opaque white, in row strips (no full-size RGBA copies).
+
+    (c * a + 255 * (255 - a) + 127) // 255 is exactly what PIL's alpha_composite over an opaque
+    white background gives, for every (c, a); its largest value, 65152, fits uint16.
+    """
+    w, h = img.size
+    out = np.empty((h, w, 3), np.uint8)
+    step = max(1, _ROW_CHUNK // 2)
+    for r in range(0, h, step):
+        strip = img.crop((0, r, w, min(h, r + step)))
+        rgba = np.asarray(strip if strip.mode == "RGBA" else strip.convert("RGBA"), dtype=np.uint16)
+        a = rgba[..., 3:4]
+        out[r:r + step] = (rgba[..., :3] * a + 255 * (255 - a) + 127) // 255
+    return Image.fromarray(out, "RGB")
+
+
 def _load(img: Image.Image, what: str) -> Image.Image:
     try:
         if getattr(img, "is_animated", False):
@@ -206,9 +223,10 @@ def _to_rgb(img: Image.Image, what: str) -> Image.Image:
         img = img.convert("RGBA")
         mode = "RGBA"
     if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
+        try:
+            return _over_white(img)
+        except Exception as e:  # PIL cannot convert some premultiplied modes (La)
+            raise InvalidImageError(f"{what}: unsupported image mode {mode!r}: {e}") from None
     try:
         return img.convert("RGB")
     except Exception as e:

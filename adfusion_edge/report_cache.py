@@ -44,9 +44,11 @@ def cache_key(image: bytes | np.ndarray | Image.Image, text: str | None) -> str:
         meta = f"{image.mode}|{image.size}|{image.info.get('transparency')!r}|{image.getexif().get(0x0112)}"
         _part(h, meta.encode())
         _part(h, hashlib.sha256(image.tobytes()).digest())
-    else:
+    elif isinstance(image, (bytes, bytearray, memoryview)):
         _part(h, b"bytes")
-        _part(h, hashlib.sha256(bytes(image)).digest())
+        _part(h, hashlib.sha256(image).digest())
+    else:  # never bytes(obj): bytes(10**12) would allocate a terabyte
+        raise TypeError(f"cannot key an image source of type {type(image).__name__}")
     if text is None:
         _part(h, b"ocr")
     else:

@@ -248,3 +248,19 @@ def test_ocr_error_message_is_never_empty(fp32_bundle):  # noqa: F811
         assert str(e).split("image:", 1)[1].strip(), str(e)
     else:
         assert isinstance(r, AdReport)
+
+
+@pytest.mark.parametrize("src", [10**12, None, 3.5, object(), {"path": "a.png"}])
+def test_odd_source_types_are_typed_with_the_cache_on(cached, src):
+    with pytest.raises(InvalidImageError, match="unsupported image source"):
+        cached.run(src, text="x")  # never bytes(10**12)
+
+
+def test_alpha_over_white_matches_pil_composite_for_every_value():
+    c = np.repeat(np.arange(256, dtype=np.uint8), 256)
+    a = np.tile(np.arange(256, dtype=np.uint8), 256)
+    rgba = Image.fromarray(np.stack([c, 255 - c, c, a], -1).reshape(256, 256, 4), "RGBA")
+    reference = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
+    np.testing.assert_array_equal(np.asarray(decode_image(rgba)), np.asarray(reference))
+    with pytest.raises(InvalidImageError, match="unsupported image mode 'La'"):
+        decode_image(rgba.convert("La"))

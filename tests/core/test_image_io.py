@@ -87,7 +87,7 @@ def test_bad_numpy_shapes_and_dtypes():
         decode_image(np.zeros((4, 4, 2), np.uint8))
     with pytest.raises(InvalidImageError, match="dtype"):
         decode_image(np.zeros((4, 4, 3), bool))
-    with pytest.raises(InvalidImageError, match=r"0\.\.255, found 0\.\.300"):
+    with pytest.raises(InvalidImageError, match=r"0\.\.255, found 300\.\.300"):
         decode_image(np.full((4, 4, 3), 300, np.int64))
     with pytest.raises(InvalidImageError, match="NaN"):
         decode_image(np.full((4, 4, 3), np.nan, np.float32))
