@@ -134,28 +134,59 @@ def _open_bytes(data: bytes, what: str, draft_size: int | None = None) -> Image.
     return img
 
 
-def _scale_16bit(arr: np.ndarray, what: str) -> np.ndarray:
-    """uint16-range integers -> uint8 by (v * 255 + 32767) // 65535, in row chunks (no float64)."""
-    hi = int(arr.max(initial=0))
+def _check_16bit(hi: int, what: str) -> None:
     if 0 < hi <= 255:
         raise InvalidImageError(f"{what}: 16-bit image whose values only reach {hi}: that is 8-bit data in a "
                                 f"16-bit container (convert it to uint8 first)")
+
+
+def _check_8bit_range(lo: int, hi: int, dtype: str, what: str) -> None:
+    if lo < 0 or hi > 255:
+        raise InvalidImageError(f"{what}: {dtype} values must lie in 0..255, found {lo}..{hi} "
+                                f"(pass uint8, or uint16 for 16-bit data)")
+
+
+def _16bit_to_8(part: np.ndarray) -> np.ndarray:
+    """0..65535 -> 0..255 by (v * 255 + 32767) // 65535 in uint32 (exact rounding, no float64)."""
+    v = part.astype(np.uint32)
+    v *= 255
+    v += 32767
+    v //= 65535
+    return v
+
+
+def _scale_16bit(arr: np.ndarray, what: str) -> np.ndarray:
+    _check_16bit(int(arr.max(initial=0)), what)
     out = np.empty(arr.shape, np.uint8)
     for r in range(0, arr.shape[0], _ROW_CHUNK):
-        part = arr[r:r + _ROW_CHUNK].astype(np.uint32)
-        part *= 255
-        part += 32767
-        part //= 65535
-        out[r:r + _ROW_CHUNK] = part
+        out[r:r + _ROW_CHUNK] = _16bit_to_8(arr[r:r + _ROW_CHUNK])
     return out
 
 
 def _int_as_8bit(arr: np.ndarray, what: str) -> np.ndarray:
-    lo, hi = int(arr.min()), int(arr.max())  # arrays here are never empty
-    if lo < 0 or hi > 255:
-        raise InvalidImageError(f"{what}: {arr.dtype} values must lie in 0..255, found {lo}..{hi} "
-                                f"(pass uint8, or uint16 for 16-bit data)")
+    _check_8bit_range(int(arr.min()), int(arr.max()), str(arr.dtype), what)  # arrays here are never empty
     return arr.astype(np.uint8)
+
+
+def _strips(img: Image.Image):
+    w, h = img.size
+    for r in range(0, h, _ROW_CHUNK):
+        yield r, np.asarray(img.crop((0, r, w, min(h, r + _ROW_CHUNK))))
+
+
+def _extrema(img: Image.Image) -> tuple[int, int]:
+    # Strip by strip: PIL's getextrema() does not support every 16-bit mode (I;16B).
+    lo_hi = [(int(p.min()), int(p.max())) for _, p in _strips(img)]
+    return min(lo for lo, _ in lo_hi), max(hi for _, hi in lo_hi)
+
+
+def _gray_strips(img: Image.Image, convert) -> Image.Image:
+    """A 16/32-bit PIL image -> RGB, converting row strips: no full-size integer copy of it."""
+    w, h = img.size
+    out = np.empty((h, w), np.uint8)
+    for r, part in _strips(img):
+        out[r:r + _ROW_CHUNK] = convert(part)
+    return Image.fromarray(out, "L").convert("RGB")
 
 
 def _float_as_8bit(arr: np.ndarray, what: str) -> np.ndarray:
@@ -213,10 +244,13 @@ def _to_rgb(img: Image.Image, what: str) -> Image.Image:
     mode = img.mode
     if mode == "RGB":
         return img
-    if mode.startswith("I;16"):
-        return Image.fromarray(_scale_16bit(np.asarray(img), what), "L").convert("RGB")
-    if mode == "I":
-        return Image.fromarray(_int_as_8bit(np.asarray(img), what), "L").convert("RGB")
+    if mode.startswith("I;16") or mode == "I":
+        lo, hi = _extrema(img)
+        if mode == "I":
+            _check_8bit_range(lo, hi, "32-bit (PIL mode I)", what)
+            return _gray_strips(img, lambda part: part.astype(np.uint8))
+        _check_16bit(hi, what)
+        return _gray_strips(img, _16bit_to_8)
     if mode == "F":
         return Image.fromarray(_float_as_8bit(np.asarray(img), what), "L").convert("RGB")
     if mode == "P" and "transparency" in img.info:

@@ -178,6 +178,9 @@ def test_accepted_values_follow_the_documented_rules():
     assert _pixel(np.full((4, 4), 65535, np.uint16)) == (255, 255, 255)
     png16 = _save(Image.fromarray(np.full((4, 4), 32896, np.uint16)), "PNG")
     assert _pixel(png16) == (128, 128, 128)
+    for mode, dtype in (("I;16B", ">u2"), ("I;16L", "<u2")):  # big-endian TIFFs decode to I;16B
+        img = Image.frombytes(mode, (3, 600), np.full((600, 3), 51400, dtype).tobytes())
+        assert decode_image(img).getpixel((2, 599)) == (200, 200, 200)
 
 
 def test_exif_orientation_is_applied():
