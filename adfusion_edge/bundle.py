@@ -30,14 +30,13 @@ from typing import Any
 from adfusion_edge import schema
 from adfusion_edge.errors import AdFusionError, BundleError
 from adfusion_edge.fileops import sha256_file
+from adfusion_edge.formats import FORMATS
+from adfusion_edge.io_contract import INPUT_NAMES, SPEC_BY_NAME
 from adfusion_edge.preprocess import PreprocessConfig
 
 BUNDLE_FILE = "bundle.json"
 FORMAT_VERSION = 1
 PRECISIONS = ("fp32", "fp16", "int8")
-# format -> model file suffixes it may carry
-FORMATS = {"onnx": (".onnx",), "torchscript": (".torchscript", ".pt"), "tensorrt": (".plan", ".engine")}
-INPUT_NAMES = ("image", "input_ids", "attention_mask")
 _REQUIRED = ("format_version", "schema", "schema_fingerprint", "preprocess", "tokenizer", "model", "files",
              "inputs", "outputs")
 # Optional keys: provenance (free-form), batch_independent (written by the exporter from its check).
@@ -203,7 +202,8 @@ def _check_signature(inputs: tuple[TensorSpec, ...], outputs: tuple[TensorSpec, 
     _expect(tuple(i.name for i in inputs) == INPUT_NAMES, where,
             f"inputs {[i.name for i in inputs]} differ from {list(INPUT_NAMES)}")
     s, length = pre.image_size, pre.max_tokens
-    want = {"image": ("uint8", (s, s, 3)), "input_ids": ("int64", (length,)), "attention_mask": ("int64", (length,))}
+    # What the model input contract (io_contract.py) says for this preprocessing, after the batch axis.
+    want = {name: (spec.dtype, spec.shape(s, length)[1:]) for name, spec in SPEC_BY_NAME.items()}
     for t in inputs:
         dtype, rest = want[t.name]
         # The token axis may be symbolic (a dynamic-sequence export); the batch axis must be.
@@ -261,8 +261,8 @@ def load_bundle(path: str | os.PathLike, verify: bool = True) -> Bundle:
     model_name, tok_name = _plain_name(model["file"], where), _plain_name(meta["tokenizer"], where)
     fmt, precision = model["format"], model["precision"]
     _expect(fmt in FORMATS, where, f"unknown model format {fmt!r}; one of {', '.join(FORMATS)}")
-    _expect(Path(model_name).suffix.lower() in FORMATS[fmt], where,
-            f"model file {model_name!r} is not a {fmt} file (expected {' or '.join(FORMATS[fmt])})")
+    _expect(Path(model_name).suffix.lower() in FORMATS[fmt].suffixes, where,
+            f"model file {model_name!r} is not a {fmt} file (expected {' or '.join(FORMATS[fmt].suffixes)})")
     _expect(precision in PRECISIONS, where, f"unknown precision {precision!r}; one of {', '.join(PRECISIONS)}")
     _expect(fmt == "tensorrt" or precision != "fp16", where, f"precision fp16 is only written for TensorRT, not {fmt}")
     claimed_independent = meta.get("batch_independent", None)

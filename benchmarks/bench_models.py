@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 from bench_data import SampleAd, tile
 
-INPUT_NAMES = ("image", "input_ids", "attention_mask")
+from adfusion_edge.io_contract import INPUT_NAMES
+
 BACKENDS: tuple[str, ...] = ("pytorch", "torchscript", "ort-fp32", "ort-int8")
 PRECISION = {"pytorch": "fp32", "torchscript": "fp32", "ort-fp32": "fp32", "ort-int8": "int8",
              "pytorch-cuda": "fp32"}
@@ -161,9 +162,9 @@ class ModelZoo:
 
     def _build(self, spec: ModelSpec):
         if spec.key in self.checkpoints:
-            ckpt = _optional("adfusion_edge.distill.train.checkpoint")
+            ckpt = _optional("adfusion_edge.distill.models.checkpoint")
             if ckpt is None:
-                raise Unavailable("distill/train/checkpoint.py not in this checkout")
+                raise Unavailable("distill/models/checkpoint.py not in this checkout")
             self.sources[spec.key] = f"checkpoint {self.checkpoints[spec.key]}"
             return ckpt.load_model(self.checkpoints[spec.key]).eval()
         if spec.key == "pruned_student":
@@ -184,15 +185,15 @@ class ModelZoo:
     def _prune_student(self):
         # Without a pruned checkpoint, prune the registry student with the project's own structured
         # pruner: the widths (what speed depends on) are those of a real pruned student.
-        pruning = _optional("adfusion_edge.distill.pruning")
+        pruning = _optional("adfusion_edge.distill.prune.pruner")
         if pruning is None:
             raise Unavailable("no checkpoint given (--bench-checkpoint pruned_student=DIR) and "
-                              "distill/pruning.py not in this checkout")
+                              "distill/prune/pruner.py not in this checkout")
         cfg = pruning.PruneConfig(pruning.PruneTarget("params", PRUNE_PARAMS), step=0.1)
         # Export wrappers freeze the cached student's parameters; torch-pruning traces autograd.
         student = copy.deepcopy(self.model("student")).requires_grad_(True)
         result = pruning.prune_student(student, cfg, progress=False)
-        self.sources["pruned_student"] = (f"registry `student` pruned by distill.pruning.prune_student to "
+        self.sources["pruned_student"] = (f"registry `student` pruned by distill.prune.pruner.prune_student to "
                                           f"params<={PRUNE_PARAMS} x original (no checkpoint given)")
         return result.model.eval()
 
@@ -359,7 +360,7 @@ class ModelZoo:
         try:
             from adfusion_edge.analyzer import DEFAULT_BUNDLE
             from adfusion_edge.bundle import load_bundle
-            from adfusion_edge.distill.train.checkpoint import find_checkpoint
+            from adfusion_edge.distill.models.checkpoint import find_checkpoint
 
             bundle = load_bundle(DEFAULT_BUNDLE)
             given = find_checkpoint(self.checkpoints[key]).resolve()

@@ -5,7 +5,7 @@ Options (also passed by ``adfusion-edge benchmark``):
     --bench-epoch-size N        samples per training epoch for the time-per-epoch estimate
     --bench-checkpoint KEY=DIR  measure a checkpoint instead of a registry build (repeatable;
                                 without one the pruned student is the registry student run
-                                through distill.pruning.prune_student)
+                                through distill.prune.pruner.prune_student)
     --bench-bundle DIR          bundle for the end-to-end suite
 
 Thread counts are fixed here (torch and ONNX Runtime intra-op = THREADS) and written into the

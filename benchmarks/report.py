@@ -307,6 +307,33 @@ def load_quality(reports_dir: Path, split: str) -> dict[tuple[str, str], dict[st
     return out
 
 
+# pytest-benchmark's per-round raw samples: 95% of its JSON and rewritten by every run. The report
+# reads only the summary statistics and extra_info, so the kept JSON drops them.
+RAW_SAMPLE_KEYS = ("data",)
+
+
+def summarize(data: dict[str, Any]) -> dict[str, Any]:
+    """A pytest-benchmark run without its raw per-round samples (summary statistics kept)."""
+    out = dict(data)
+    out["benchmarks"] = [
+        {**b, "stats": {k: v for k, v in (b.get("stats") or {}).items() if k not in RAW_SAMPLE_KEYS}}
+        for b in data.get("benchmarks", [])
+    ]
+    return out
+
+
+def write_summary(raw_json: str | Path, out: str | Path) -> Path:
+    """Write ``summarize`` of the pytest-benchmark JSON ``raw_json`` to ``out`` (one line per benchmark,
+    so a regenerated report diffs by benchmark, not by megabytes of samples)."""
+    data = summarize(json.loads(Path(raw_json).read_text()))
+    rows = [json.dumps(b) for b in data.pop("benchmarks")]
+    head = json.dumps(data, indent=1)
+    body = head[:-2] + (",\n" if data else "") + ' "benchmarks": [\n  ' + ",\n  ".join(rows) + "\n ]\n}\n"
+    out = Path(out)
+    out.write_text(body)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("json", help="pytest-benchmark JSON of one run")

@@ -86,9 +86,9 @@ def test_interleaved_ratio(benchmark, model_zoo, quick: bool, pair) -> None:
 
 
 def paired_blocks(a, a_in, b, b_in, rounds: int, calls: int, key: str) -> dict[str, float]:
-    """Paired-block speed-up of candidate ``a`` over reference ``b`` (distill.latency.paired_rounds,
+    """Paired-block speed-up of candidate ``a`` over reference ``b`` (export.timing.paired_rounds,
     blocks alternating A, B then B, A): ``{key}_speedup`` with ``_p10`` / ``_p90``, ``_rounds``, ``_calls``."""
-    from adfusion_edge.distill.latency import paired_rounds, paired_speedup
+    from adfusion_edge.export.timing import paired_rounds, paired_speedup
 
     times = paired_rounds({"a": lambda: a.run(a_in), "b": lambda: b.run(b_in)}, rounds, calls)
     ratio = paired_speedup(times, "a", "b")

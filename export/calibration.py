@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from adfusion_edge import io_contract
 from adfusion_edge.errors import ConfigError
 from adfusion_edge.preprocess import PreprocessConfig, prepare_image
 from adfusion_edge.tokenizer import AdTokenizer
@@ -56,7 +57,7 @@ def _records_adset(records: Sequence, tok: AdTokenizer, pre: PreprocessConfig) -
     from adfusion_edge.distill.data.targets import encode_batch
 
     batch = encode_batch(records, None, tok, pre)
-    feeds = {k: batch[k] for k in ("image", "input_ids", "attention_mask")}
+    feeds = io_contract.feeds_of(batch)
     targets = {k: v for k, v in batch.items() if k.startswith(("y/", "m/"))}
     return AdSet(feeds, [r.text for r in records], targets)
 
@@ -101,7 +102,8 @@ def _images_adset(files: Sequence[Path], tok: AdTokenizer, pre: PreprocessConfig
         texts.append(ocr.read(f).text)
     images = np.stack([prepare_image(f, pre.image_size) for f in files])
     tb = tok.encode(texts)
-    return AdSet({"image": images, "input_ids": tb.input_ids, "attention_mask": tb.attention_mask}, texts)
+    return AdSet({io_contract.IMAGE: images, io_contract.INPUT_IDS: tb.input_ids,
+                  io_contract.ATTENTION_MASK: tb.attention_mask}, texts)
 
 
 def load_probe(source: str | os.PathLike | Sequence[str | os.PathLike], tokenizer: AdTokenizer,

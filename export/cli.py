@@ -3,7 +3,7 @@
     adfusion-edge export --model runs/student/best --format onnx --int8 --calib data/adsynth \
         --out bundles/student-int8
 
-The checkpoint is read with adfusion_edge.distill.train.checkpoint.load_model (safetensors +
+The checkpoint is read with adfusion_edge.distill.models.checkpoint.load_model (safetensors +
 model.json, sha256-verified); its tokenizer.json ships in the bundle unless --tokenizer names
 another. On success the command to run the bundle is printed.
 """
@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from adfusion_edge.errors import ConfigError
-from adfusion_edge.export.formats import FORMATS
+from adfusion_edge.formats import FORMATS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,7 +57,7 @@ def _training_provenance(ckpt: Path) -> dict:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from adfusion_edge.distill.train.checkpoint import find_checkpoint, load_model, read_meta
+    from adfusion_edge.distill.models.checkpoint import find_checkpoint, load_model, read_meta
     from adfusion_edge.export.exporter import export_bundle
 
     ckpt = find_checkpoint(args.model)

@@ -1,30 +1,32 @@
 """The INT8 step of an export: quantize, gate, and (CPU ONNX) keep the fastest passing recipe.
 
-Which INT8 recipe is fastest depends on the model. Measured on a random-weight copy of the pruned
-student's architecture (batch 1, 1 ORT thread, AVX-512 VNNI): dynamic INT8 on the text / fusion
-MatMuls pays; static QLinearConv pays on the wider CNN blocks but not on the first one (16
-channels at 64 x 64 ran 2.5x slower than ORT's NCHWc float kernel), so "static from the second
-block on" (1.22x FP32) beat "static everywhere" (1.13x). On the trained student the order depends
-on which nodes the sensitivity search keeps in float (bundle.json records the race). So
+Which INT8 recipe is fastest depends on the model: dynamic INT8 on the text / fusion MatMuls
+pays; static QLinearConv pays on the wider CNN blocks but can lose to ORT's NCHWc float kernel on a
+narrow first block, hence the "static from the n-th conv on" recipes. On a trained student the
+order also depends on which nodes the sensitivity search keeps in float, and bundle.json records
+the race of the shipped model. So
 when no QuantConfig is forced, every CPU recipe below is built (only the first with ``measure``
 off), and in each the nodes a probe finds sensitive are kept in float (export/sensitivity.py; the
-probe is calibration-split ads the calibrator did not see). Each is checked for batch independence (a mixed batch vs the same ads one at a time) and gated
-on the held-out ads;
-with ``measure`` on, the passing ones race FP32 in paired rounds at batch 1
-(exporter.measure_latency), the one with the highest paired speed-up ships, and every figure goes
+probe is calibration-split ads the calibrator did not see). Each is checked for batch
+independence (a mixed batch vs the same ads one at a time) and gated on the held-out ads; with
+``measure`` on, the passing ones race FP32 in paired rounds at batch 1
+(export/timing.py measure_latency), the one with the highest paired speed-up ships, and every figure goes
 into the bundle's metrics.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from adfusion_edge.export import parity
 from adfusion_edge.export.calibration import AdSet
-from adfusion_edge.export.exporter import measure_latency, ort_outputs
+from adfusion_edge.export.onnx_tools import ort_outputs
 from adfusion_edge.export.quantize import QuantConfig, quantize_onnx
 from adfusion_edge.export.sensitivity import keep_sensitive_in_float
+from adfusion_edge.export.timing import measure_latency
 
 CPU_RECIPES: dict[str, QuantConfig] = {
     "static-conv+dynamic-matmul": QuantConfig(),
@@ -35,15 +37,38 @@ CPU_RECIPES: dict[str, QuantConfig] = {
 RACE_THREADS = 2  # the product's CPU target (README: 2 threads, batch 1)
 
 
-def int8_step(fmt: str, fp32_path: Path, fp32_out: dict, calib_set: AdSet, holdout: AdSet, probe: AdSet | None,
-              tmpdir: Path,
-              quant_config: QuantConfig | None, fallback: bool, measure: bool, metrics: dict, notes: list[str],
-              say: Callable[[str], None]) -> tuple[Path, str]:
-    """Returns (model file to ship, precision). Raises ParityError unless ``fallback``.
+@dataclass
+class Int8Result:
+    """What the INT8 step decided.
 
-    ``probe``: calibration-split ads the calibrator does not see, for the sensitivity search
-    (calibration.load_probe); None probes the calibration ads themselves (an optimistic probe).
+    Attributes:
+        path: Model file to ship (the FP32 file after a fallback).
+        precision: ``int8``, or ``fp32`` after a fallback.
+        metrics: int8_candidates (per recipe: config, node counts, sensitivity, parity),
+            parity_int8, and when a recipe shipped: int8_recipe, quantization, latency (the race).
+        notes: Human-readable remarks (fallback reason, INT8 not faster).
     """
+
+    path: Path
+    precision: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def int8_step(fmt: str, fp32_path: Path, fp32_out: dict, calib_set: AdSet, holdout: AdSet, probe: AdSet | None,
+              tmpdir: Path, quant_config: QuantConfig | None, fallback: bool, measure: bool,
+              say: Callable[[str], None]) -> Int8Result:
+    """Quantize, gate and (CPU ONNX with ``measure``) race the INT8 recipes.
+
+    Args:
+        probe: Calibration-split ads the calibrator does not see, for the sensitivity search
+            (calibration.load_probe); None probes the calibration ads themselves (optimistic).
+
+    Raises:
+        ParityError: no recipe passed the gate and ``fallback`` is off.
+    """
+    metrics: dict[str, Any] = {}
+    notes: list[str] = []
     if fmt == "tensorrt":
         from adfusion_edge.export.tensorrt_writer import TENSORRT_QUANT
 
@@ -91,7 +116,7 @@ def int8_step(fmt: str, fp32_path: Path, fp32_out: dict, calib_set: AdSet, holdo
             raise failure  # type: ignore[misc]
         notes.append(f"INT8 failed the parity gate; shipping {'fp16' if fmt == 'tensorrt' else 'fp32'}:\n"
                      f"{failure.table if failure else ''}")
-        return fp32_path, "fp32"
+        return Int8Result(fp32_path, "fp32", metrics, notes)
     chosen = next(iter(passed))
     if measure and fmt == "onnx":
         say(f"timing FP32 vs INT8 recipes (batch 1, {RACE_THREADS} threads, paired rounds)")
@@ -112,4 +137,4 @@ def int8_step(fmt: str, fp32_path: Path, fp32_out: dict, calib_set: AdSet, holdo
                      f"says batch_independent: false and the runtime runs it one ad at a time")
     metrics["parity_int8"] = metrics["int8_candidates"][chosen]["parity"]
     metrics["quantization"] = {k: v for k, v in metrics["int8_candidates"][chosen].items() if k != "parity"}
-    return passed[chosen], "int8"
+    return Int8Result(passed[chosen], "int8", metrics, notes)

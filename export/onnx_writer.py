@@ -24,14 +24,17 @@ from __future__ import annotations
 import io
 import warnings
 from pathlib import Path
+from typing import Any
 
 import onnx
 import torch
 
-from adfusion_edge import schema
+from adfusion_edge import io_contract, schema
 from adfusion_edge.errors import ConfigError
 from adfusion_edge.export.graph_merge import merge_sibling_linears
-from adfusion_edge.export.wrapper import INPUT_NAMES, example_inputs, wrap_for_export
+from adfusion_edge.export.wrapper import example_inputs, wrap_for_export
+from adfusion_edge.formats import Written
+from adfusion_edge.io_contract import INPUT_NAMES
 
 MIN_OPSET = 17
 DEFAULT_OPSET = 17
@@ -41,9 +44,7 @@ def dynamic_axes(dynamic_seq: bool = False) -> dict[str, dict[int, str]]:
     """Per-input/output dynamic axes: batch everywhere, sequence on token inputs and the span output."""
     seq = {1: "seq"} if dynamic_seq else {}
     axes: dict[str, dict[int, str]] = {
-        "image": {0: "batch"},
-        "input_ids": {0: "batch", **seq},
-        "attention_mask": {0: "batch", **seq},
+        n: {0: "batch", **(seq if n in io_contract.TOKEN_INPUTS else {})} for n in io_contract.INPUT_NAMES
     }
     for name in schema.output_names():
         axes[name] = {0: "batch"}
@@ -113,6 +114,15 @@ def _declare_output_shapes(proto: onnx.ModelProto, max_tokens: int, dynamic_seq:
                 shape.dim.add().dim_param = d
             else:
                 shape.dim.add().dim_value = d
+
+
+def write(job: Any) -> Written:
+    """The format table's writer for ``onnx``: the FP32 graph, or the INT8 one with ``int8``.
+
+    Args:
+        job: An export.job.ExportJob (its ``onnx()`` exports, gates parity and quantizes).
+    """
+    return job.onnx()
 
 
 def graph_io(path: str | Path) -> dict[str, list[dict]]:

@@ -24,8 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from adfusion_edge import io_contract
 from adfusion_edge.errors import BackendUnavailableError, ConfigError
 from adfusion_edge.export.quantize import QuantConfig
+from adfusion_edge.formats import Written
 
 # Q/DQ settings TensorRT's explicit quantization accepts: symmetric int8 everywhere, QDQ format,
 # all compute ops static (TensorRT fuses Q/DQ into its int8 kernels; no dynamic quantization ops).
@@ -134,7 +136,7 @@ def build_engine(onnx_path: str | os.PathLike, plan_path: str | os.PathLike, inp
         config.set_flag(trt.BuilderFlag.INT8)
         if calibration:
             config.int8_calibrator = _calibrator(trt, calibration, Path(str(plan_path) + ".calib"))
-    ids_len = next(s["shape"][1] for s in inputs if s["name"] == "input_ids")
+    ids_len = next(s["shape"][1] for s in inputs if s["name"] == io_contract.INPUT_IDS)
     # A fixed token axis is its own length; a dynamic one is profiled up to 64 (PreprocessConfig default).
     seq = 64 if isinstance(ids_len, str) else int(ids_len)
     shapes = _profile_shapes(inputs, max_batch, opt_batch, seq, dynamic_seq)
@@ -155,3 +157,21 @@ def build_engine(onnx_path: str | os.PathLike, plan_path: str | os.PathLike, inp
                "profiles": [{n: {"min": lo, "opt": opt, "max": hi} for n, (lo, opt, hi) in shapes.items()}]}
     sidecar_path(plan_path).write_text(json.dumps(sidecar, indent=2))
     return plan_path
+
+
+def write(job: Any) -> Written:
+    """The format table's writer for ``tensorrt``: an engine built from the job's (INT8) ONNX graph.
+
+    INT8 when the ONNX step shipped INT8; else FP16 with ``fp16`` or ``fallback``, else FP32.
+
+    Args:
+        job: An export.job.ExportJob.
+    """
+    onnx = job.onnx()
+    precision = onnx.precision if onnx.precision == "int8" else (
+        "fp16" if job.option("fp16") or job.option("fallback") else "fp32")
+    job.say(f"building TensorRT engine ({precision})")
+    trt_options = {k: job.option(k) for k in ("max_batch", "workspace_gb", "dla_core") if job.option(k) is not None}
+    plan = build_engine(onnx.model, job.tmpdir / "model.plan", onnx.io["inputs"], precision,
+                        dynamic_seq=bool(job.option("dynamic_seq", False)), **trt_options)
+    return Written(plan, precision, onnx.io, (Path(str(plan) + ".json"),))

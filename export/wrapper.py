@@ -17,9 +17,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from adfusion_edge import schema
+from adfusion_edge import io_contract, schema
 
-INPUT_NAMES: tuple[str, ...] = ("image", "input_ids", "attention_mask")
+INPUT_NAMES = io_contract.INPUT_NAMES  # the model contract (adfusion_edge/io_contract.py)
 
 
 class ExportWrapper(nn.Module):

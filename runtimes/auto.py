@@ -1,5 +1,8 @@
 """AutoBackend: pick a backend by model file suffix and a provider by device, with fallbacks.
 
+The suffix -> backend map and each format's device needs come from the format table
+(adfusion_edge/formats.py); each backend module's ``candidates()`` orders its providers:
+
     device="auto"    TensorRT (ORT's TensorRT provider) -> ORT CUDA -> ORT CPU for .onnx;
                      native TensorRT for .plan; torch (cuda, then cpu) for .torchscript
     device="cpu"     CPU only
@@ -20,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -30,96 +32,33 @@ import numpy as np
 
 from adfusion_edge.bundle import TensorSpec
 from adfusion_edge.errors import BackendUnavailableError, UnknownFormatError
+from adfusion_edge.formats import format_for_backend, format_for_file
 from adfusion_edge.runtimes import device as devices
 from adfusion_edge.runtimes.base import Backend, NotInstalledError
 
-BACKENDS = ("onnxruntime", "tensorrt", "torchscript")
 _log = logging.getLogger(__name__)
 
 
 class DeviceFallbackWarning(UserWarning):
     """The model runs on another device / provider than the one requested (strict=False)."""
-_SUFFIX = {".onnx": "onnxruntime", ".plan": "tensorrt", ".engine": "tensorrt", ".torchscript": "torchscript",
-           ".pt": "torchscript"}
 
 
 def backend_for_file(path: str | os.PathLike) -> str:
-    """Backend name for a model file, by suffix.
+    """Backend name for a model file, by suffix (the format table's).
 
     Raises:
         UnknownFormatError: unknown suffix (lists the known ones).
     """
-    suffix = Path(path).suffix.lower()
-    if suffix not in _SUFFIX:
-        raise UnknownFormatError(f"{path}: no backend for suffix {suffix!r}; known: {', '.join(_SUFFIX)}")
-    return _SUFFIX[suffix]
-
-
-def _onnx(path: Path, provider: str, threads: int | None, trt: Mapping[str, Any] | None = None) -> Callable[[], Backend]:
-    def make() -> Backend:
-        from adfusion_edge.runtimes.onnxruntime_backend import OnnxRuntimeBackend
-
-        return OnnxRuntimeBackend(path, provider=provider, threads=threads, trt_options=trt)
-
-    return make
-
-
-def _native_trt(path: Path, dla_core: int | None) -> Callable[[], Backend]:
-    def make() -> Backend:
-        from adfusion_edge.runtimes.tensorrt_backend import TensorRTBackend
-
-        return TensorRTBackend(path, dla_core=dla_core)
-
-    return make
-
-
-def _torch(path: Path, dev: str, threads: int | None, inputs: tuple[TensorSpec, ...]) -> Callable[[], Backend]:
-    def make() -> Backend:
-        from adfusion_edge.runtimes.torchscript_backend import TorchScriptBackend
-
-        return TorchScriptBackend(path, device=dev, threads=threads, inputs=inputs)
-
-    return make
-
-
-def _trt_cache_dir() -> Path:
-    # Not the bundle directory: it may be read-only package data, and extra files there are noise.
-    if "ADFUSION_TRT_CACHE" in os.environ:
-        return Path(os.environ["ADFUSION_TRT_CACHE"])
-    try:
-        home = Path.home()
-    except (RuntimeError, KeyError):  # no HOME and no passwd entry (containers): only TensorRT cares
-        home = Path(tempfile.gettempdir())
-    return home / ".cache" / "adfusion-edge" / "trt"
+    return format_for_file(path).backend
 
 
 def candidates(path: Path, backend: str, device: str, threads: int | None, precision: str = "fp32",
                dla_core: int | None = None, inputs: tuple[TensorSpec, ...] = ()) -> list[tuple[str, Callable[[], Backend]]]:
-    """Ordered (label, factory) pairs to try for this file / backend / device."""
-    if backend == "onnxruntime":
-        trt_opts: dict[str, Any] = {"trt_fp16_enable": precision != "fp32" or device == "jetson",
-                                    "trt_int8_enable": precision == "int8",
-                                    "trt_engine_cache_enable": True, "trt_engine_cache_path": str(_trt_cache_dir())}
-        if dla_core is not None:
-            trt_opts.update(trt_dla_enable=True, trt_dla_core=int(dla_core))
-        table = {
-            "cpu": [("onnxruntime:cpu", _onnx(path, "cpu", threads))],
-            "cuda": [("onnxruntime:cuda", _onnx(path, "cuda", threads))],
-            "jetson": [("onnxruntime:tensorrt", _onnx(path, "tensorrt", threads, trt_opts)),
-                       ("onnxruntime:cuda", _onnx(path, "cuda", threads))],
-        }
-        table["auto"] = ([("onnxruntime:tensorrt", _onnx(path, "tensorrt", threads, trt_opts))]
-                         + table["cuda"] + table["cpu"])
-        chain = table[device]
-        return chain + table["cpu"] if device in ("cuda", "jetson") else chain
-    if backend == "tensorrt":
-        if device == "cpu":
-            return []
-        return [("tensorrt", _native_trt(path, dla_core))]
-    if device == "cpu":
-        return [("torchscript:cpu", _torch(path, "cpu", threads, inputs))]
-    return [("torchscript:cuda", _torch(path, "cuda", threads, inputs)),
-            ("torchscript:cpu", _torch(path, "cpu", threads, inputs))]
+    """Ordered (label, factory) pairs to try: the backend module's chain, if the format runs on ``device``."""
+    fmt = format_for_backend(backend)
+    if device not in fmt.devices:
+        return []
+    return fmt.load_backend_module().candidates(path, device, threads, precision, dla_core, inputs)
 
 
 class AutoBackend:
@@ -147,9 +86,7 @@ class AutoBackend:
         path = Path(path)
         if device not in devices.DEVICES:
             raise UnknownFormatError(f"unknown device {device!r}; devices are: {', '.join(devices.DEVICES)}")
-        if backend is not None and backend not in BACKENDS:
-            raise UnknownFormatError(f"unknown backend {backend!r}; backends are: {', '.join(BACKENDS)}")
-        name = backend or backend_for_file(path)
+        name = format_for_backend(backend).backend if backend is not None else backend_for_file(path)
         if device == "jetson" and not devices.is_jetson():
             raise BackendUnavailableError("device='jetson' but this is not a Jetson board "
                                           "(no /etc/nv_tegra_release, no Jetson device-tree model)")

@@ -14,6 +14,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from adfusion_edge import io_contract
 from adfusion_edge.bundle import TensorSpec
 from adfusion_edge.errors import BackendUnavailableError
 
@@ -34,7 +35,6 @@ class Backend(ABC):
 
     Attributes:
         name: Backend name (``onnxruntime``, ``tensorrt``, ``torchscript``).
-        suffixes: Model file suffixes this backend runs.
         path: The model file.
         provider: What actually executes the graph, e.g. ``CPUExecutionProvider``,
             ``CUDAExecutionProvider``, ``TensorrtExecutionProvider``, ``tensorrt:fp16``, ``torch:cpu``.
@@ -42,7 +42,6 @@ class Backend(ABC):
     """
 
     name: ClassVar[str] = ""
-    suffixes: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
@@ -69,10 +68,10 @@ class Backend(ABC):
         feeds = {}
         for spec in self.inputs:
             shape = [batch if not isinstance(d, int) or d <= 0 else d for d in spec.shape]
-            if spec.name != "image" and len(shape) == 2 and not isinstance(spec.shape[1], int):
+            if spec.name in io_contract.TOKEN_INPUTS and len(shape) == 2 and not isinstance(spec.shape[1], int):
                 shape[1] = 8  # a dynamic token axis: any length works for a smoke run
             arr = np.zeros(shape, _DTYPES.get(spec.dtype, np.float32))
-            if spec.name == "attention_mask":
+            if spec.name == io_contract.ATTENTION_MASK:
                 arr[:, :2] = 1  # [CLS] [SEP]: a fully masked row is not a real input
             feeds[spec.name] = arr
         return feeds

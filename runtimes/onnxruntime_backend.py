@@ -10,7 +10,9 @@ unless strict).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,7 +50,6 @@ class OnnxRuntimeBackend(Backend):
     """
 
     name = "onnxruntime"
-    suffixes = (".onnx",)
 
     def __init__(self, path: str | os.PathLike, provider: str = "cpu", threads: int | None = None,
                  trt_options: Mapping[str, Any] | None = None, warmup: int = 2, spin: bool = True):
@@ -107,3 +108,42 @@ class OnnxRuntimeBackend(Backend):
     @property
     def session_providers(self) -> Sequence[str]:
         return tuple(self._session.get_providers())
+
+
+def _trt_cache_dir() -> Path:
+    # Not the bundle directory: it may be read-only package data, and extra files there are noise.
+    if "ADFUSION_TRT_CACHE" in os.environ:
+        return Path(os.environ["ADFUSION_TRT_CACHE"])
+    try:
+        home = Path.home()
+    except (RuntimeError, KeyError):  # no HOME and no passwd entry (containers): only TensorRT cares
+        home = Path(tempfile.gettempdir())
+    return home / ".cache" / "adfusion-edge" / "trt"
+
+
+def _factory(path: Path, provider: str, threads: int | None,
+             trt: Mapping[str, Any] | None = None) -> Callable[[], Backend]:
+    return lambda: OnnxRuntimeBackend(path, provider=provider, threads=threads, trt_options=trt)
+
+
+def candidates(path: Path, device: str, threads: int | None, precision: str = "fp32", dla_core: int | None = None,
+               inputs: tuple[TensorSpec, ...] = ()) -> list[tuple[str, Callable[[], Backend]]]:
+    """Ordered (label, factory) pairs AutoBackend tries for an ``.onnx`` file on ``device``.
+
+    auto: ORT's TensorRT provider -> CUDA -> CPU; cuda: CUDA -> CPU; jetson: TensorRT provider
+    (FP16, INT8 for int8 bundles, optional DLA core) -> CUDA -> CPU; cpu: CPU.
+    """
+    trt_opts: dict[str, Any] = {"trt_fp16_enable": precision != "fp32" or device == "jetson",
+                                "trt_int8_enable": precision == "int8",
+                                "trt_engine_cache_enable": True, "trt_engine_cache_path": str(_trt_cache_dir())}
+    if dla_core is not None:
+        trt_opts.update(trt_dla_enable=True, trt_dla_core=int(dla_core))
+    table = {
+        "cpu": [("onnxruntime:cpu", _factory(path, "cpu", threads))],
+        "cuda": [("onnxruntime:cuda", _factory(path, "cuda", threads))],
+        "jetson": [("onnxruntime:tensorrt", _factory(path, "tensorrt", threads, trt_opts)),
+                   ("onnxruntime:cuda", _factory(path, "cuda", threads))],
+    }
+    table["auto"] = [("onnxruntime:tensorrt", _factory(path, "tensorrt", threads, trt_opts))] + table["cuda"] + table["cpu"]
+    chain = table[device]
+    return chain + table["cpu"] if device in ("cuda", "jetson") else chain

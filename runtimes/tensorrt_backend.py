@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +98,6 @@ class TensorRTBackend(Backend):
     """
 
     name = "tensorrt"
-    suffixes = (".plan", ".engine")
 
     def __init__(self, path: str | os.PathLike, dla_core: int | None = None, warmup: int = 2):
         super().__init__(path)
@@ -176,3 +175,9 @@ class TensorRTBackend(Backend):
         for ptr, _ in self._buffers.values():
             self._cudart.cudaFree(ptr)
         self._buffers.clear()
+
+
+def candidates(path: Path, device: str, threads: int | None, precision: str = "fp32", dla_core: int | None = None,
+               inputs: tuple[TensorSpec, ...] = ()) -> list[tuple[str, Callable[[], Backend]]]:
+    """Native TensorRT for a ``.plan`` engine (GPU devices only: the format table says so)."""
+    return [("tensorrt", lambda: TensorRTBackend(path, dla_core=dla_core))]

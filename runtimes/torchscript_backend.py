@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
 import numpy as np
 
-from adfusion_edge import schema
+from adfusion_edge import io_contract, schema
 from adfusion_edge.bundle import TensorSpec
 from adfusion_edge.errors import BackendUnavailableError
 from adfusion_edge.runtimes.base import Backend, NotInstalledError
@@ -30,7 +31,6 @@ class TorchScriptBackend(Backend):
     """
 
     name = "torchscript"
-    suffixes = (".torchscript", ".pt")
 
     def __init__(self, path: str | os.PathLike, device: str = "cpu", threads: int | None = None,
                  inputs: tuple[TensorSpec, ...] = (), warmup: int = 2):
@@ -63,6 +63,17 @@ class TorchScriptBackend(Backend):
         with torch.inference_mode():
             # torch.tensor copies: decoded images are read-only numpy views, which from_numpy warns about.
             args = [torch.tensor(feeds[n], device=self._device)
-                    for n in ("image", "input_ids", "attention_mask")]
+                    for n in io_contract.INPUT_NAMES]
             outs = self._module(*args)
         return {n: o.detach().cpu().numpy() for n, o in zip(schema.output_names(), outs, strict=True)}
+
+
+def candidates(path: Path, device: str, threads: int | None, precision: str = "fp32", dla_core: int | None = None,
+               inputs: tuple[TensorSpec, ...] = ()) -> list[tuple[str, Callable[[], Backend]]]:
+    """torch on CUDA then CPU (auto / cuda / jetson), or CPU only."""
+    def on(dev: str) -> Callable[[], Backend]:
+        return lambda: TorchScriptBackend(path, device=dev, threads=threads, inputs=inputs)
+
+    if device == "cpu":
+        return [("torchscript:cpu", on("cpu"))]
+    return [("torchscript:cuda", on("cuda")), ("torchscript:cpu", on("cpu"))]

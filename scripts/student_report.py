@@ -1,12 +1,12 @@
 #!/usr/bin/env python
-"""Issue-4 report: teacher vs student vs pruned student (vs bundles) -> reports/student/.
+"""Student report: teacher vs student vs pruned student (vs bundles) -> reports/student/.
 
     python scripts/student_report.py \\
         --model teacher=runs/teacher --model student=runs/student --model pruned=runs/student_pruned \\
         --bundle student_int8=adfusion_edge/models/default \\
         --eval-dir reports/eval --corpus runs/corpus12k --splits test shift --out reports/student
 
-Writes REPORT.md, compare.json and pareto.png (see adfusion_edge.distill.evaluate.compare).
+Writes REPORT.md, compare.json and pareto.png (see adfusion_edge.distill.compare.run).
 Scores are read from ``--eval-dir`` (an ``adfusion-edge evaluate --out`` directory); the ones
 missing there are computed on ``--corpus`` and written into it.
 """
@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse, run the comparison, print where the report is; returns the exit code."""
-    from adfusion_edge.distill.evaluate.compare import CompareConfig, parse_named, run_compare
+    from adfusion_edge.distill.compare.run import CompareConfig, parse_named, run_compare
     from adfusion_edge.errors import AdFusionError
 
     argv = list(sys.argv[1:] if argv is None else argv)

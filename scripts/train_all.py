@@ -4,7 +4,7 @@
     python scripts/train_all.py --corpus /tmp/adsynth2k --preset cpu --image-size 96 --steps 300
     python scripts/train_all.py --corpus DATA --preset paper --epochs 10 --device cuda
 
-Resumable: re-running the same command continues unfinished runs. See distill/evaluate/suite.py.
+Resumable: re-running the same command continues unfinished runs. See distill/train/suite.py.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import argparse
 import shlex
 import sys
 
-from adfusion_edge.distill.evaluate.suite import TABLE1_MODELS, run_suite, suite_from_args
+from adfusion_edge.distill.train.suite import TABLE1_MODELS, run_suite, suite_from_args
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,8 @@
 The suites live in the repository's ``benchmarks/`` folder, which is not installed: this verb
 needs a source checkout (an editable install finds it next to the package). pytest runs the
 suites in a child process with pytest-benchmark enabled and its JSON written beside the report
-(``REPORT.json``); benchmarks/report.py turns that one JSON into the report, so every ratio in it
+(``REPORT.json``, kept as a summary: statistics and extra_info, without pytest-benchmark's raw
+per-round samples); benchmarks/report.py turns that one JSON into the report, so every ratio in it
 compares numbers of the same run.
 """
 
@@ -50,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="smoke run (~1 min on 2 cores): batch sizes 1 and 8, small models, few rounds")
     parser.add_argument("--out", default=None, help="report path (default: benchmarks/REPORT.md); plots go "
-                        "to plots/ beside it, the raw pytest-benchmark JSON to <out>.json")
+                        "to plots/ beside it, the run's summary JSON to <out>.json")
     parser.add_argument("--checkpoint", action="append", default=[], metavar="KEY=DIR",
                         help="measure a checkpoint for model KEY instead of a registry build "
                              "(e.g. pruned_student=runs/pruned; repeatable)")
@@ -118,11 +119,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"adfusion-edge benchmark: pytest exited {rc} without writing benchmark data", file=sys.stderr)
         partial.unlink(missing_ok=True)
         return rc or 1
-    os.replace(partial, json_path)
     sys.path.insert(0, str(bench))
     report = importlib.import_module("report")
+    # The kept JSON is the run's summary (no raw per-round samples): the report needs nothing more.
+    summary = report.write_summary(partial, json_path.with_name(f".{json_path.name}.summary"))
+    os.replace(summary, json_path)
+    partial.unlink(missing_ok=True)
     written = report.write_report(json_path, out, args.reports, args.split)
-    print(f"adfusion-edge benchmark: wrote {written} (+ {written.parent / 'plots'}, raw data {json_path})")
+    print(f"adfusion-edge benchmark: wrote {written} (+ {written.parent / 'plots'}, summary data {json_path})")
     if rc not in (0, 5):  # 5 = nothing collected (e.g. a -k that matched nothing)
         print(f"adfusion-edge benchmark: some benchmarks failed (pytest exit {rc}); the report covers the rest",
               file=sys.stderr)

@@ -6,7 +6,7 @@ import argparse
 import importlib
 
 SUBVERBS: dict[str, tuple[str, str]] = {
-    "synth": ("adfusion_edge.distill.data.adsynth.cli_synth", "generate an AdSynth corpus into Parquet shards"),
+    "synth": ("adfusion_edge.distill.data.adsynth.cli", "generate an AdSynth corpus into Parquet shards"),
     "preview": ("adfusion_edge.distill.data.preview", "write a contact-sheet PNG of a corpus with labels"),
     "tokenizer": ("adfusion_edge.distill.data.cli_tokenizer", "train a WordPiece tokenizer on a corpus's text"),
     "pitt": ("adfusion_edge.distill.data.pitt", "convert Pitt Image Ads annotations to a JSONL manifest"),

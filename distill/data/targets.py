@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from adfusion_edge import schema
+from adfusion_edge import io_contract, schema
 from adfusion_edge.distill.data.records import AdRecord
 from adfusion_edge.preprocess import PreprocessConfig, prepare_image
 from adfusion_edge.tokenizer import IGNORE_INDEX, AdTokenizer, span_to_tags
@@ -63,9 +63,9 @@ def encode_batch(records: Sequence[AdRecord], images: Sequence[np.ndarray] | Non
         images = [prepare_image(r.image if r.image is not None else r.image_path, cfg.image_size) for r in records]
     tb = tokenizer.encode([r.text for r in records])
     batch = {
-        "image": np.stack(images) if len(images) else np.zeros((0, cfg.image_size, cfg.image_size, 3), np.uint8),
-        "input_ids": tb.input_ids,
-        "attention_mask": tb.attention_mask,
+        io_contract.IMAGE: np.stack(images) if len(images) else np.zeros((0, cfg.image_size, cfg.image_size, 3), np.uint8),
+        io_contract.INPUT_IDS: tb.input_ids,
+        io_contract.ATTENTION_MASK: tb.attention_mask,
     }
     batch.update(encode_targets(records, tb.offsets, tb.special))
     return batch

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from adfusion_edge import schema
+from adfusion_edge import io_contract, schema
 from adfusion_edge.distill.evaluate.metrics import compute_metrics, span_texts
 from adfusion_edge.preprocess import PreprocessConfig
 
@@ -95,7 +95,7 @@ def collect(model: nn.Module, loader: Iterable[Mapping[str, Any]], device: str |
         for batch in loader:
             if batch is None:  # every sample of the batch was a bad image (dataset skipped them)
                 continue
-            inputs = [torch.as_tensor(batch[k]).to(device) for k in ("image", "input_ids", "attention_mask")]
+            inputs = [torch.as_tensor(batch[k]).to(device) for k in io_contract.INPUT_NAMES]
             with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
                 out = model(*inputs)
             for k, v in out.items():
@@ -187,7 +187,7 @@ def run_info(checkpoint: str | os.PathLike) -> dict[str, Any]:
     Reads the run's config.json (the checkpoint's directory or its parent) when present, else only
     the checkpoint's model.json.
     """
-    from adfusion_edge.distill.train.checkpoint import find_checkpoint, read_model_json
+    from adfusion_edge.distill.models.checkpoint import find_checkpoint, read_model_json
 
     ckpt = find_checkpoint(checkpoint)
     ident = read_model_json(ckpt)
@@ -208,7 +208,7 @@ def split_loader(corpus: str | os.PathLike, split: str, tokenizer: str | os.Path
     from torch.utils.data import DataLoader
 
     from adfusion_edge.distill.data.dataset import AdCollate, AdDataset
-    from adfusion_edge.distill.train.data import FirstN
+    from adfusion_edge.distill.data.subset import FirstN
 
     ds = AdDataset.from_corpus(corpus, split, cfg=pre, text_source=text_source)
     if max_samples:
@@ -237,7 +237,7 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, corpus: str | os.PathLike
     Returns:
         The metrics (compute_metrics + n_samples + checkpoint/split info).
     """
-    from adfusion_edge.distill.train.checkpoint import TOKENIZER, find_checkpoint, load_model
+    from adfusion_edge.distill.models.checkpoint import TOKENIZER, find_checkpoint, load_model
 
     ckpt = find_checkpoint(checkpoint)
     dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else

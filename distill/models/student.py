@@ -10,14 +10,13 @@
 StudentConfig lists every width explicitly (per block, per layer), so structured pruning writes the
 new widths back into a config and the pruned model is rebuilt from config + safetensors alone.
 
-Default size, chosen by measured ONNX Runtime CPU latency (batch 1, the exported graph;
-``python -m adfusion_edge.distill.latency``): 1.01 M parameters, 22.6 M MACs at 128 px
-(STUDENT_PREPROCESS). On a 2-core Xeon (Sapphire Rapids) shared with other jobs (load 5-9): p50
-0.85-1.2 ms with 1 thread, 1.3-1.5 ms with 2 threads (0.89 ms in the quietest windows). Measured
-side by side, 160 px costs ~20 % more (29.1 M MACs) and text width 128 another ~20 %, so 128 px and
-width 96 it is. The text encoder dominates at L = 64 tokens, so it stays narrow (2 layers, width
-96, 3 heads of 32: head dims a multiple of 16 floats for AVX-512) and the fusion layer has no
-feed-forward.
+The default size was chosen by measured ONNX Runtime CPU latency of the exported graph at batch 1
+(``python -m adfusion_edge.distill.prune.latency`` prints parameters, MACs and latency of any
+config or checkpoint; the shipped model's figures are in reports/student/REPORT.md and
+benchmarks/REPORT.md). Measured side by side, 160 px and a wider text encoder each cost more than
+they gained, so 128 px (STUDENT_PREPROCESS) and text width 96. The text encoder dominates at
+L = 64 tokens, so it stays narrow (2 layers, width 96, 3 heads of 32: head dims a multiple of 16
+floats for AVX-512) and the fusion layer has no feed-forward.
 """
 
 from __future__ import annotations

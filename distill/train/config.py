@@ -135,7 +135,7 @@ class OptimSection:
 class LossSection:
     """L = alpha * L_task + beta * L_itc + gamma * L_mi (paper eq. before Sec. IV).
 
-    ``extra`` passes further fields to ``distill.losses.LossWeights`` (e.g. per-head weights).
+    ``extra`` passes further fields to ``distill.train.losses.LossWeights`` (e.g. per-head weights).
     """
 
     alpha: float = 1.0

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, SequentialSampler
 
+from adfusion_edge.distill.data.subset import FirstN
 from adfusion_edge.distill.train.config import TrainConfig
 from adfusion_edge.errors import ConfigError
 
@@ -55,29 +56,6 @@ class ResumableSampler(DistributedSampler):
 
     def __len__(self) -> int:
         return max(0, self.num_samples - self.skip)
-
-
-class FirstN(Dataset):
-    """The first ``n`` samples of a dataset (quick runs), keeping blocks() and set_epoch()."""
-
-    def __init__(self, dataset: Dataset, n: int):
-        self.dataset, self.n = dataset, min(n, len(dataset))
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, i: int) -> Any:
-        if not 0 <= i < self.n:
-            raise IndexError(i)
-        return self.dataset[i]
-
-    def blocks(self) -> list[range]:
-        inner = getattr(self.dataset, "blocks", lambda: [range(len(self.dataset))])()
-        return [range(b.start, min(b.stop, self.n)) for b in inner if b.start < self.n]
-
-    def set_epoch(self, epoch: int) -> None:
-        if hasattr(self.dataset, "set_epoch"):
-            self.dataset.set_epoch(epoch)
 
 
 @dataclass

@@ -17,7 +17,7 @@ Extension points (distillation reuses this loop):
 
 * ``train(cfg, loss_fn=fn)``: ``fn(outputs, batch) -> {"total": tensor, ...}``, called inside
   autocast on this rank's device; every entry is logged as ``loss/<key>``. Default:
-  ``distill.losses.compute_losses(outputs, batch, LossWeights(...cfg.loss))``.
+  ``distill.train.losses.compute_losses(outputs, batch, LossWeights(...cfg.loss))``.
 * ``train(cfg, model=m)``: train a model built elsewhere (e.g. a pruned student); it must follow
   the AdModel contract so ``describe()`` can rebuild it from the checkpoint.
 * Subclass :class:`Trainer` for stateful extensions: ``setup()`` (runs once the device is known:
@@ -42,9 +42,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from adfusion_edge import io_contract
 from adfusion_edge.distill.evaluate.evaluator import evaluate_model
+from adfusion_edge.distill.models import checkpoint as ckpt
 from adfusion_edge.distill.models.text_encoders import SCRATCH_ENCODERS, vocab_size_of
-from adfusion_edge.distill.train import checkpoint as ckpt
 from adfusion_edge.distill.train.config import ModelSection, TrainConfig
 from adfusion_edge.distill.train.data import (
     TrainData,
@@ -53,7 +54,7 @@ from adfusion_edge.distill.train.data import (
     steps_per_epoch,
     train_loader,
 )
-from adfusion_edge.distill.train.runtime import (
+from adfusion_edge.distill.train.distributed import (
     Runtime,
     lr_factor,
     seed_everything,
@@ -63,7 +64,6 @@ from adfusion_edge.distill.train.runtime import (
 from adfusion_edge.errors import CheckpointError, ConfigError
 
 LossFn = Callable[[Mapping[str, torch.Tensor], Mapping[str, Any]], Mapping[str, torch.Tensor]]
-MODEL_INPUTS = ("image", "input_ids", "attention_mask")
 
 
 @dataclass
@@ -115,10 +115,10 @@ class Trainer:
         """Called once the runtime, model and data exist (``self.rt``, ``self.model``)."""
 
     def compute_loss(self, outputs: Mapping[str, torch.Tensor], batch: Mapping[str, Any]) -> Mapping[str, torch.Tensor]:
-        """Loss dict with a "total" entry; default: loss_fn or distill.losses.compute_losses."""
+        """Loss dict with a "total" entry; default: loss_fn or distill.train.losses.compute_losses."""
         if self.loss_fn is not None:
             return self.loss_fn(outputs, batch)
-        from adfusion_edge.distill.losses import compute_losses
+        from adfusion_edge.distill.train.losses import compute_losses
 
         return compute_losses(outputs, batch, self.loss_weights)
 
@@ -152,7 +152,7 @@ class Trainer:
 
     @property
     def loss_weights(self) -> Any:
-        from adfusion_edge.distill.losses import LossWeights
+        from adfusion_edge.distill.train.losses import LossWeights
 
         lw = self.cfg.loss
         return LossWeights(alpha=lw.alpha, beta=lw.beta, gamma=lw.gamma, label_smoothing=lw.label_smoothing,
@@ -292,7 +292,7 @@ class Trainer:
 
     def _train_step(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
         with self.rt.autocast():
-            outputs = self.ddp_model(*(batch[k] for k in MODEL_INPUTS))
+            outputs = self.ddp_model(*io_contract.positional(batch))
             losses = self.compute_loss(outputs, batch)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(losses["total"]).backward()

@@ -103,7 +103,7 @@ def run(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, tor
 def assert_overfits_one_batch(model: torch.nn.Module, tokenizer_file: str, steps: int = 100) -> None:
     """Drive L_task on one fixed batch (random labels per ad: only memorising image + text fits
     them) to under 5% of its starting value; the shared one-batch overfit check for every model."""
-    from adfusion_edge.distill.losses import LossWeights, compute_losses
+    from adfusion_edge.distill.train.losses import LossWeights, compute_losses
 
     batch = make_batch(tokenizer_file, n=8, seed=3)
     model.train()

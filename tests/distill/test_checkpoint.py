@@ -13,8 +13,8 @@ import torch
 from model_fixtures import build, make_batch, run
 from train_fixtures import one_thread  # noqa: F401 (fixture)
 
-from adfusion_edge.distill.losses import LossWeights, compute_losses
-from adfusion_edge.distill.train import checkpoint as ckpt
+from adfusion_edge.distill.models import checkpoint as ckpt
+from adfusion_edge.distill.train.losses import LossWeights, compute_losses
 from adfusion_edge.errors import CheckpointError
 
 pytestmark = pytest.mark.usefixtures("one_thread")

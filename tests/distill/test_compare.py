@@ -1,4 +1,4 @@
-"""Issue-4 comparison report on tiny real checkpoints, a real evaluation directory and a real bundle."""
+"""The student report on tiny real checkpoints, a real evaluation directory and a real bundle."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from student_fixtures import tiny_student
 from train_fixtures import make_corpus, one_thread, tiny_config  # noqa: F401 (fixture)
 
 from adfusion_edge import schema
-from adfusion_edge.distill.evaluate.compare import HEAD_GOAL, OVERALL_GOAL, CompareConfig, goals, parse_named
-from adfusion_edge.distill.evaluate.compare_plot import pareto_front
-from adfusion_edge.distill.evaluate.compare_scores import find_metrics, head_scores
-from adfusion_edge.distill.evaluate.compare_timing import MIN_RUNS, TimedItem, _plan_runs
-from adfusion_edge.distill.train.checkpoint import find_checkpoint, save_checkpoint
+from adfusion_edge.distill.compare.plot import pareto_front
+from adfusion_edge.distill.compare.run import HEAD_GOAL, OVERALL_GOAL, CompareConfig, goals, parse_named
+from adfusion_edge.distill.compare.scores import find_metrics, head_scores
+from adfusion_edge.distill.compare.timing import MIN_RUNS, TimedItem, _plan_runs
+from adfusion_edge.distill.models.checkpoint import find_checkpoint, save_checkpoint
 from adfusion_edge.errors import ConfigError
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "student_report.py"
@@ -158,7 +158,7 @@ def test_cli_reports_bad_input(tmp_path, capsys):
 
 def test_evaluation_older_than_the_weights_is_redone(setup, tmp_path):
     """A run still training rewrites its checkpoint: its old evaluation must not be reported as current."""
-    from adfusion_edge.distill.evaluate.compare import entry_scores, load_checkpoint_entry
+    from adfusion_edge.distill.compare.run import entry_scores, load_checkpoint_entry
 
     e = load_checkpoint_entry("student", str(setup / "student"), threads=1)
     e.stamp = Path(find_metrics(setup / "eval", e.source, "test")).stat().st_mtime + 10

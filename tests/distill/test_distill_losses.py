@@ -10,7 +10,7 @@ from model_fixtures import make_batch, run
 from student_fixtures import tiny_student
 
 from adfusion_edge import schema
-from adfusion_edge.distill.distill_losses import (
+from adfusion_edge.distill.kd.losses import (
     DistillWeights,
     HintProjection,
     attention_transfer_loss,
@@ -18,7 +18,7 @@ from adfusion_edge.distill.distill_losses import (
     hint_loss,
     kd_losses,
 )
-from adfusion_edge.distill.losses import LossWeights, compute_losses
+from adfusion_edge.distill.train.losses import LossWeights, compute_losses
 from adfusion_edge.errors import ConfigError
 
 

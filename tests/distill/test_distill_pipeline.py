@@ -13,9 +13,9 @@ from train_fixtures import make_corpus
 
 from adfusion_edge import schema
 from adfusion_edge.cli import main
+from adfusion_edge.distill.kd.teacher_cache import CACHE_DIRNAME
 from adfusion_edge.distill.models import registry
-from adfusion_edge.distill.teacher_cache import CACHE_DIRNAME
-from adfusion_edge.distill.train.checkpoint import load_model, load_train_state, save_model
+from adfusion_edge.distill.models.checkpoint import load_model, load_train_state, save_model
 from adfusion_edge.preprocess import PreprocessConfig
 
 PRE = PreprocessConfig(image_size=32, max_tokens=16)
@@ -86,8 +86,8 @@ def test_teacher_to_pruned_student(tmp_path, tokenizer_file):
 
 
 def test_live_teacher_at_another_image_size(tmp_path):
-    from adfusion_edge.distill.distill_losses import DistillWeights
-    from adfusion_edge.distill.distiller import DistillConfig, distill
+    from adfusion_edge.distill.kd.distiller import DistillConfig, distill
+    from adfusion_edge.distill.kd.losses import DistillWeights
     from adfusion_edge.distill.train.config import TrainConfig
 
     corpus = make_corpus(tmp_path / "corpus", {"train": 16})
@@ -106,7 +106,7 @@ def test_live_teacher_at_another_image_size(tmp_path):
 
 
 def test_incompatible_teacher_and_bad_config_are_refused(tmp_path):
-    from adfusion_edge.distill.distiller import check_compatible, load_distill_config
+    from adfusion_edge.distill.kd.distiller import check_compatible, load_distill_config
     from adfusion_edge.distill.train.config import TrainConfig
     from adfusion_edge.errors import ConfigError
 

@@ -1,4 +1,4 @@
-"""Paired timing rounds (distill.latency.paired_rounds / paired_speedup), shared by the export race
+"""Paired timing rounds (export.timing.paired_rounds / paired_speedup), shared by the export race
 and the benchmark ratios."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from adfusion_edge.distill.latency import paired_rounds, paired_speedup
+from adfusion_edge.export.timing import paired_rounds, paired_speedup
 
 
 def _recorder(log: list[str], name: str, pause: float = 0.0):

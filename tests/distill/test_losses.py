@@ -10,14 +10,14 @@ import torch.nn.functional as F
 from model_fixtures import build, make_batch, run
 
 from adfusion_edge import schema
-from adfusion_edge.distill.losses import (
+from adfusion_edge.distill.models import registry
+from adfusion_edge.distill.train.losses import (
     LossWeights,
     compute_losses,
     itc_loss,
     kl_divergence,
     masked_mean,
 )
-from adfusion_edge.distill.models import registry
 from adfusion_edge.errors import ConfigError, UnknownHeadError
 from adfusion_edge.tokenizer import IGNORE_INDEX
 

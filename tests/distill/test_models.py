@@ -10,11 +10,11 @@ import torch
 from model_fixtures import PRE, TEXT, assert_overfits_one_batch, build, make_batch, run
 
 from adfusion_edge import schema
-from adfusion_edge.distill.losses import LossWeights, compute_losses
 from adfusion_edge.distill.models import registry
 from adfusion_edge.distill.models.adfusionnet import ABLATION_PRESETS, AUX_HEADS, CPU_SCALE, AdFusionNetConfig
 from adfusion_edge.distill.models.resnet import ResNet18, feature_sizes, load_imagenet_weights
 from adfusion_edge.distill.models.text_encoders import TextEncoder, TextEncoderConfig, tokenizer_path_for
+from adfusion_edge.distill.train.losses import LossWeights, compute_losses
 from adfusion_edge.errors import ConfigError
 from adfusion_edge.tokenizer import AdTokenizer
 

@@ -12,15 +12,15 @@ from model_fixtures import make_batch, run
 from student_fixtures import randomize_norms, tiny_student
 
 from adfusion_edge import schema
-from adfusion_edge.distill.latency import (
+from adfusion_edge.distill.models.checkpoint import load_model, save_model
+from adfusion_edge.distill.models.student_blocks import Attention
+from adfusion_edge.distill.prune.latency import (
     OrtTimer,
     compare_latency,
     count_macs,
-    export_onnx_bytes,
     ort_latency,
 )
-from adfusion_edge.distill.models.student_blocks import Attention
-from adfusion_edge.distill.pruning import (
+from adfusion_edge.distill.prune.pruner import (
     PruneConfig,
     PruneTarget,
     PruningError,
@@ -28,8 +28,8 @@ from adfusion_edge.distill.pruning import (
     prune_student,
     rebuild_verified,
 )
-from adfusion_edge.distill.train.checkpoint import load_model, save_model
 from adfusion_edge.errors import ConfigError
+from adfusion_edge.export.onnx_tools import export_onnx_bytes
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,11 @@ from model_fixtures import PRE, assert_overfits_one_batch, make_batch, run
 from student_fixtures import TINY_STUDENT, randomize_norms, tiny_student
 
 from adfusion_edge import schema
-from adfusion_edge.distill.latency import count_macs, example_inputs, export_onnx_bytes
 from adfusion_edge.distill.models import registry
 from adfusion_edge.distill.models.student import StudentConfig, StudentModel
+from adfusion_edge.distill.prune.latency import count_macs, example_inputs
 from adfusion_edge.errors import ConfigError
+from adfusion_edge.export.onnx_tools import export_onnx_bytes
 from adfusion_edge.preprocess import PreprocessConfig
 
 
@@ -109,7 +110,7 @@ def test_rebuild_from_describe_is_bit_exact(batch):
 
 
 def test_trains_one_step(batch):
-    from adfusion_edge.distill.losses import LossWeights, compute_losses
+    from adfusion_edge.distill.train.losses import LossWeights, compute_losses
 
     model = tiny_student().train()
     loss = compute_losses(run(model, batch), batch, LossWeights())["total"]

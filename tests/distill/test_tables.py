@@ -14,8 +14,8 @@ from adfusion_edge import schema
 from adfusion_edge.cli import main as cli_main
 from adfusion_edge.distill.evaluate.metrics import summary_scores
 from adfusion_edge.distill.evaluate.plots import figure1, figure2, sweep_points
-from adfusion_edge.distill.evaluate.suite import SuiteConfig, plan, run_suite
 from adfusion_edge.distill.evaluate.tables import RunResult, table1, table2, write_tables
+from adfusion_edge.distill.train.suite import SuiteConfig, plan, run_suite
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -138,7 +138,7 @@ def test_suite_plan_and_tiny_end_to_end(corpus, tmp_path):
     report = run_suite(s, progress=False).read_text()
     assert "adfusion-edge train --config" in report and "python scripts/train_all.py" in report
     assert "Ours (AdFusionNet)" in report and "samples/s" in report
-    assert "## Checks the issue asks for" in report and "- `test`: the teacher (Overall" in report
+    assert "## Checks: does the teacher beat every baseline" in report and "- `test`: the teacher (Overall" in report
     assert (tmp_path / "rep" / "figure1_test.png").is_file()
 
 
@@ -175,7 +175,7 @@ def test_cached_metrics_only_for_the_same_checkpoint_state(tmp_path):
 def test_trained_summary_reports_the_session_that_trained(tmp_path):
     import json
 
-    from adfusion_edge.distill.evaluate.suite import _trained_summary
+    from adfusion_edge.distill.train.suite import _trained_summary
 
     lines = [{"kind": "train", "step": 1},
              {"kind": "summary", "step": 300, "samples_per_s": 40.0, "train_s": 240.0},

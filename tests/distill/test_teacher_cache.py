@@ -13,8 +13,8 @@ from train_fixtures import make_corpus
 
 from adfusion_edge.distill.data.dataset import AdCollate, AdDataset
 from adfusion_edge.distill.data.tokenizer_train import train_wordpiece
-from adfusion_edge.distill.distill_losses import TEACHER_KEYS
-from adfusion_edge.distill.teacher_cache import (
+from adfusion_edge.distill.kd.losses import TEACHER_KEYS
+from adfusion_edge.distill.kd.teacher_cache import (
     IdCollate,
     TeacherCacheError,
     TeacherCollate,

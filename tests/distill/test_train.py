@@ -14,11 +14,11 @@ from train_fixtures import make_corpus, one_thread, tiny_config  # noqa: F401 (f
 
 from adfusion_edge import schema
 from adfusion_edge.cli import main as cli_main
-from adfusion_edge.distill.train import checkpoint as ckpt
+from adfusion_edge.distill.models import checkpoint as ckpt
 from adfusion_edge.distill.train.config import TrainConfig, apply_overrides, load_config
 from adfusion_edge.distill.train.data import ResumableSampler, steps_per_epoch
+from adfusion_edge.distill.train.distributed import lr_factor
 from adfusion_edge.distill.train.loop import Trainer, train
-from adfusion_edge.distill.train.runtime import lr_factor
 from adfusion_edge.errors import CheckpointError, ConfigError
 
 pytestmark = pytest.mark.usefixtures("one_thread")

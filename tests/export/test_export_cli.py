@@ -9,7 +9,7 @@ from adfusion_edge.cli import main
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory, tokenizer_file):
-    from adfusion_edge.distill.train.checkpoint import save_model
+    from adfusion_edge.distill.models.checkpoint import save_model
 
     path = tmp_path_factory.mktemp("ckpt") / "best"
     save_model(tiny_student(), path, info={"step": 123}, tokenizer=tokenizer_file)

@@ -128,7 +128,7 @@ def test_the_student_export_merges_qkv_and_heads_exactly() -> None:
     """On the real student graph: fewer Gemm nodes, outputs equal to PyTorch's."""
     torch = pytest.importorskip("torch")
     from adfusion_edge.distill.models.registry import create_model
-    from adfusion_edge.export.exporter import torch_outputs
+    from adfusion_edge.export.onnx_tools import torch_outputs
     from adfusion_edge.export.onnx_writer import export_onnx
     from adfusion_edge.export.wrapper import example_inputs
 

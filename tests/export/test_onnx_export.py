@@ -11,7 +11,7 @@ from tiny_model import TinyAdModel, TinyConfig
 from adfusion_edge import schema
 from adfusion_edge.errors import ConfigError
 from adfusion_edge.export import parity
-from adfusion_edge.export.exporter import ort_outputs, torch_outputs
+from adfusion_edge.export.onnx_tools import ort_outputs, torch_outputs
 from adfusion_edge.export.onnx_writer import export_onnx, graph_io
 
 

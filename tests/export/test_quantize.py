@@ -9,7 +9,8 @@ from adfusion_edge.bundle import load_bundle
 from adfusion_edge.errors import ConfigError
 from adfusion_edge.export import graph_rules, parity
 from adfusion_edge.export.calibration import load_ads
-from adfusion_edge.export.exporter import export_bundle, ort_outputs
+from adfusion_edge.export.exporter import export_bundle
+from adfusion_edge.export.onnx_tools import ort_outputs
 from adfusion_edge.export.onnx_writer import export_onnx
 from adfusion_edge.export.quantize import QuantConfig, quantize_onnx
 from adfusion_edge.tokenizer import AdTokenizer

@@ -8,7 +8,7 @@ from bundle_fixtures import tiny_artifacts  # noqa: F401 - fixture
 
 from adfusion_edge import schema
 from adfusion_edge.export.calibration import load_ads
-from adfusion_edge.export.exporter import ort_outputs
+from adfusion_edge.export.onnx_tools import ort_outputs
 from adfusion_edge.export.onnx_writer import export_onnx
 from adfusion_edge.export.quantize import QuantConfig
 from adfusion_edge.export.sensitivity import keep_sensitive_in_float, probe_score

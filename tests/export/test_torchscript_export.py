@@ -8,7 +8,8 @@ from tiny_model import TinyAdModel, TinyConfig
 from adfusion_edge import schema
 from adfusion_edge.bundle import load_bundle
 from adfusion_edge.export import parity
-from adfusion_edge.export.exporter import export_bundle, torch_outputs
+from adfusion_edge.export.exporter import export_bundle
+from adfusion_edge.export.onnx_tools import torch_outputs
 from adfusion_edge.export.torchscript_writer import export_torchscript
 from adfusion_edge.runtimes.torchscript_backend import TorchScriptBackend
 
