@@ -127,6 +127,10 @@ class AdReport:
         source: File name when the image came from a path.
         open_labels: Scores of the caller's own labels (``run(..., labels={head: [...]})``,
             adfusion_edge.open_vocab), by head; empty when none were asked for.
+        text_truncated: The text was longer than tokenizer.MAX_TEXT_CHARS and was cut before
+            tokenizing (``text`` is what the model read).
+        fallback: Set when the model runs on another device / provider than the one asked for
+            (what was asked, what runs, and why); None otherwise.
     """
 
     theme: Prediction
@@ -152,6 +156,8 @@ class AdReport:
     precision: str = ""
     source: str | None = None
     open_labels: dict[str, OpenVocabResult] = field(default_factory=dict)
+    text_truncated: bool = False
+    fallback: str | None = None
     ok: bool = field(default=True, init=False)
 
     def __str__(self) -> str:
@@ -201,6 +207,7 @@ class AdReport:
             ocr_lines=tuple((ln[0], float(ln[1]), tuple(ln[2])) for ln in d["ocr_lines"]),
             timings=Timings(**t), backend=d["backend"], provider=d["provider"], model=d["model"],
             precision=d["precision"], source=d["source"], open_labels=_open_labels(d.get("open_labels") or {}),
+            text_truncated=bool(d.get("text_truncated", False)), fallback=d.get("fallback"),
         )
 
     @classmethod
