@@ -19,17 +19,18 @@ own labels against the text the model read (adfusion_edge.open_vocab) into ``rep
 Text: ``text=None`` -> OCR (or empty text when ``ocr=False``); ``text=""`` is an ad without
 text and skips OCR. ``text_source`` says where the text came from: ``given``, ``ocr``,
 ``ocr_empty`` (OCR ran and found no text), ``ocr_failed: <reason>`` (OCR failed; the ad is
-analysed image-only unless ``strict_ocr``) or ``none`` (OCR disabled). Bytes must be UTF-8 (InvalidTextError otherwise); long texts are truncated to
-the model's token length.
+analysed image-only unless ``strict_ocr``) or ``none`` (OCR disabled). Bytes must be UTF-8
+(InvalidTextError otherwise); texts over tokenizer.MAX_TEXT_CHARS characters are cut before
+tokenizing (``report.text_truncated``), and the tokenizer truncates to the model's token length.
 """
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
+import logging
 import os
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -39,12 +40,16 @@ import numpy as np
 from PIL import Image
 
 from adfusion_edge.bundle import Bundle, load_bundle
-from adfusion_edge.errors import AdFusionError, BundleError, ConfigError, OcrError
-from adfusion_edge.image_io import ImageSource, decode_image
+from adfusion_edge.bundle_check import check_loaded_model
+from adfusion_edge.errors import AdFusionError, BundleError, ConfigError, InvalidImageError, OcrError
+from adfusion_edge.image_io import ImageSource, decode_image, read_image_file
 from adfusion_edge.postprocess import PostprocessConfig, decode
-from adfusion_edge.preprocess import prepare_image
+from adfusion_edge.preprocess import resize_image
 from adfusion_edge.report import AdError, AdReport, Timings
-from adfusion_edge.tokenizer import AdTokenizer, ensure_text
+from adfusion_edge.report_cache import ReportCache, cache_key
+from adfusion_edge.tokenizer import AdTokenizer, cap_text, ensure_text
+
+_log = logging.getLogger(__name__)
 
 DEFAULT_BUNDLE = Path(__file__).parent / "models" / "default"
 
@@ -63,35 +68,42 @@ def default_bundle() -> Path:
     return DEFAULT_BUNDLE
 
 
-class _LRU:
-    """A small thread-safe LRU cache (OrderedDict + lock)."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._d: OrderedDict[str, AdReport] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = self.misses = 0
-
-    def get(self, key: str) -> AdReport | None:
-        with self._lock:
-            r = self._d.get(key)
-            if r is None:
-                self.misses += 1
-                return None
-            self._d.move_to_end(key)
-            self.hits += 1
-            return r
-
-    def put(self, key: str, value: AdReport) -> None:
-        with self._lock:
-            self._d[key] = value
-            self._d.move_to_end(key)
-            while len(self._d) > self.size:
-                self._d.popitem(last=False)
+def _source_name(image: object) -> str | None:
+    return os.fsdecode(os.fspath(image)) if isinstance(image, (str, os.PathLike)) else None
 
 
-def _source_name(image: ImageSource) -> str | None:
-    return str(image) if isinstance(image, (str, os.PathLike)) else None
+def _check_flag(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def _check_count(value: object, name: str, low: int, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ConfigError(f"{name} must be an integer >= {low}{' or None' if allow_none else ''}, got {value!r}")
+    return int(value)
+
+
+def _check_name(value: object, name: str, allow_none: bool = False) -> str | None:
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{name} must be a string{' or None' if allow_none else ''}, got {value!r}")
+    return value.strip().lower()  # "CUDA", " cpu" mean what they say
+
+
+def _as_list(items: object, name: str, what: str) -> list:
+    # A str / bytes / path / array / PIL image is one item, not a sequence of them: iterating it
+    # would analyse characters, bytes or pixel rows.
+    if isinstance(items, (str, bytes, bytearray, memoryview, os.PathLike, np.ndarray, Image.Image)):
+        raise ConfigError(f"{name} must be a list of {what}, got one {type(items).__name__} "
+                          f"(wrap it: [{name[:-1]}])")
+    try:
+        return list(items)  # type: ignore[call-overload]
+    except TypeError:
+        raise ConfigError(f"{name} must be a list of {what}, got {type(items).__name__}") from None
 
 
 class Analyzer:
@@ -99,24 +111,33 @@ class Analyzer:
 
     Args:
         model: Bundle directory; None = the default bundle shipped in the package.
-        device: ``auto``, ``cpu``, ``cuda`` or ``jetson`` (see runtimes/auto.py).
+        device: ``auto``, ``cpu``, ``cuda`` or ``jetson`` (any case; see runtimes/auto.py).
         backend: Force ``onnxruntime``, ``tensorrt`` or ``torchscript`` (default: by file suffix).
         ocr: Run OCR when no text is given; False means such ads are read as text-less.
-        threads: Inference intra-op threads (None: runtime default). RTB servers that call from
-            many threads usually want 1.
-        strict: Fail instead of falling back to another device/provider.
-        cache_size: LRU cache of reports keyed by sha256(image content + text); 0 disables.
+        threads: Inference intra-op threads, >= 1 (None: runtime default). RTB servers that call
+            from many threads usually want 1.
+        strict: Fail instead of falling back to another device/provider. Without it a fallback
+            from the requested device is warned about (``logging`` and ``warnings``) and named in
+            every report's ``fallback``.
+        cache_size: LRU cache of reports keyed by a digest of image content + text
+            (report_cache.py); 0 disables.
         postprocess: Decision thresholds.
         dla_core: Jetson DLA core for TensorRT (None: GPU only).
         warmup: Create the OCR engine and run one small OCR + model inference now, so the first
             ``run()`` is not the slow one; the cost is in ``warmup_ms``.
         strict_ocr: Raise OcrError when OCR fails instead of analysing the ad image-only.
         ocr_tokens: Word pieces OCR fills, most prominent text first (None: the model's token
-            length less [CLS]/[SEP]; 0 or less: recognise every box).
+            length less [CLS]/[SEP]; 0: recognise every box).
         ocr_timeout_s: Give up OCR of one ad after this long (an ``ocr_failed`` report; None: no limit).
 
+    A model whose graph mixes the ads of a batch (dynamic INT8 quantization computes one
+    activation scale over the whole batch) is run one ad at a time by :meth:`run_batch`, so every
+    ad's report is the one :meth:`run` gives it; ``batch_independent`` says which case applies
+    (and the load logs it).
+
     Raises:
-        BundleError: missing / tampered / incompatible bundle.
+        ConfigError: an argument of the wrong type or out of range.
+        BundleError: missing / tampered / incompatible bundle, or a model that does not match it.
         BackendUnavailableError: no backend can run it (or strict and the requested one cannot).
     """
 
@@ -127,8 +148,21 @@ class Analyzer:
                  ocr_timeout_s: float | None = None):
         from adfusion_edge.runtimes.auto import AutoBackend
 
-        if cache_size < 0:
-            raise ConfigError(f"cache_size must be >= 0, got {cache_size}")
+        device = _check_name(device, "device")  # type: ignore[assignment]
+        backend = _check_name(backend, "backend", allow_none=True)
+        ocr, strict = _check_flag(ocr, "ocr"), _check_flag(strict, "strict")
+        threads = _check_count(threads, "threads", 1, allow_none=True)
+        cache_size = _check_count(cache_size, "cache_size", 0)  # type: ignore[assignment]
+        dla_core = _check_count(dla_core, "dla_core", 0, allow_none=True)
+        warmup, strict_ocr = _check_flag(warmup, "warmup"), _check_flag(strict_ocr, "strict_ocr")
+        ocr_tokens = _check_count(ocr_tokens, "ocr_tokens", 0, allow_none=True)
+        if ocr_timeout_s is not None and (isinstance(ocr_timeout_s, bool) or not isinstance(ocr_timeout_s, (int, float))
+                                          or not ocr_timeout_s >= 0):
+            raise ConfigError(f"ocr_timeout_s must be a number of seconds >= 0 or None, got {ocr_timeout_s!r}")
+        if model is not None and not isinstance(model, (str, os.PathLike)):
+            raise ConfigError(f"model must be a bundle directory path or None, got {type(model).__name__}")
+        if postprocess is not None and not isinstance(postprocess, PostprocessConfig):
+            raise ConfigError(f"postprocess must be a PostprocessConfig, got {type(postprocess).__name__}")
         # Kept for pickling: a worker process (Ray, Spark, multiprocessing) rebuilds the Analyzer.
         self._init_kwargs = dict(model=model, device=device, backend=backend, ocr=ocr, threads=threads,
                                  strict=strict, cache_size=cache_size, postprocess=postprocess, dla_core=dla_core,
@@ -136,10 +170,22 @@ class Analyzer:
                                  ocr_timeout_s=ocr_timeout_s)
         self.bundle: Bundle = load_bundle(model if model is not None else default_bundle())
         self.preprocess = self.bundle.preprocess
-        self._tokenizer = AdTokenizer(self.bundle.tokenizer_file, self.preprocess.max_tokens)
+        try:
+            self._tokenizer = AdTokenizer(self.bundle.tokenizer_file, self.preprocess.max_tokens)
+        except (AdFusionError, OSError) as e:
+            raise BundleError(f"{self.bundle.tokenizer_file}: {e}") from None
         self._backend = AutoBackend(self.bundle.model_file, backend=backend, device=device, threads=threads,
                                     strict=strict, precision=self.bundle.precision, dla_core=dla_core,
                                     inputs=self.bundle.inputs)
+        try:
+            check_loaded_model(self.bundle, self._backend, self._tokenizer)
+        except BundleError:
+            self._backend.close()
+            raise
+        self.batch_independent = self.bundle.batch_independent
+        if not self.batch_independent:
+            _log.info("%s mixes the ads of a batch (%s): run_batch runs it one ad at a time", self.bundle.model_file,
+                      ", ".join(f"{n} {op}" for op, n in (self.bundle.batch_mixing or {}).items()) or "bundle.json")
         self._post = postprocess or PostprocessConfig()
         self._use_ocr = ocr
         self._ocr_threads = threads
@@ -147,7 +193,7 @@ class Analyzer:
         self._ocr_lock = threading.Lock()
         self._strict_ocr, self._ocr_timeout_s = strict_ocr, ocr_timeout_s
         self._ocr_tokens = self.preprocess.max_tokens - 2 if ocr_tokens is None else ocr_tokens
-        self._cache = _LRU(cache_size) if cache_size else None
+        self._cache = ReportCache(cache_size) if cache_size else None
         self._open_vocab = None
         self.warmup_ms = 0.0
         if warmup:
@@ -167,9 +213,14 @@ class Analyzer:
         return self._backend.name
 
     @property
+    def fallback(self) -> str | None:
+        """What was asked for and what runs instead, when the model fell back; None otherwise."""
+        return self._backend.fallback
+
+    @property
     def cache_info(self) -> dict[str, int]:
         c = self._cache
-        return {"hits": c.hits, "misses": c.misses, "size": len(c._d)} if c else {"hits": 0, "misses": 0, "size": 0}
+        return {"hits": c.hits, "misses": c.misses, "size": len(c)} if c else {"hits": 0, "misses": 0, "size": 0}
 
     def _ocr_engine(self):
         if self._ocr is None:
@@ -184,28 +235,30 @@ class Analyzer:
                                           timeout_s=self._ocr_timeout_s)
         return self._ocr
 
-    def _cache_key(self, image: ImageSource, text: object) -> str:
-        h = hashlib.sha256()
+    @staticmethod
+    def _read(image: ImageSource) -> tuple[object, str | None]:
+        """(what to decode, its name): a path is read once here, by the reading rule, into bytes."""
         if isinstance(image, (str, os.PathLike)):
-            h.update(Path(image).read_bytes())
-        elif isinstance(image, (bytes, bytearray, memoryview)):
-            h.update(bytes(image))
-        elif isinstance(image, np.ndarray):
-            h.update(f"{image.shape}{image.dtype}".encode())
-            h.update(np.ascontiguousarray(image).tobytes())
-        elif isinstance(image, Image.Image):
-            h.update(f"{image.mode}{image.size}".encode())
-            h.update(image.tobytes())
-        h.update(b"\x00text:" + (b"<ocr>" if text is None else ensure_text(text).encode("utf-8")))
-        return h.hexdigest()
+            name = _source_name(image)
+            return read_image_file(name), name  # type: ignore[arg-type]
+        return image, None
 
-    def _prepare(self, image: ImageSource, text: object) -> tuple[np.ndarray, str, str, tuple, float, float]:
+    def _key(self, data: object, text: str | None) -> str:
+        try:
+            return cache_key(data, text)  # type: ignore[arg-type]
+        except (TypeError, ValueError, OSError, AttributeError, BufferError):
+            # An unsupported source type or a PIL image that cannot load its pixels: the decoder
+            # names the problem with its typed error.
+            decode_image(data)  # type: ignore[arg-type]
+            raise InvalidImageError(f"cannot read the image source {type(data).__name__}") from None
+
+    def _prepare(self, data: object, name: str | None, clean: str | None) -> tuple:
         """Decode/resize one ad and get its text. Returns (pixels, text, text_source, ocr_lines, ms, ms)."""
         t0 = time.perf_counter()
-        clean = None if text is None else ensure_text(text)
         # The model input goes through the same function as training and calibration (JPEG draft
         # decode + resize); anything else feeds the model pixels it was not trained on.
-        pixels = prepare_image(image, self.preprocess.image_size)
+        pixels = resize_image(decode_image(data, draft_size=self.preprocess.image_size, name=name),  # type: ignore[arg-type]
+                              self.preprocess.image_size)
         t1 = time.perf_counter()
         lines: tuple = ()
         ocr_ms = 0.0
@@ -214,7 +267,7 @@ class Analyzer:
         elif self._use_ocr:
             # OCR needs the full-resolution image; decoding twice costs ~1 ms next to ~200 ms of OCR.
             try:
-                res = self._ocr_engine().read(np.asarray(decode_image(image)))
+                res = self._ocr_engine().read(np.asarray(decode_image(data, name=name)))  # type: ignore[arg-type]
                 clean, source = res.text, "ocr" if res.text else "ocr_empty"
                 lines = tuple((ln.text, ln.score, ln.box) for ln in res.lines)
             except OcrError as e:  # image-only report, saying why (the model answers every head)
@@ -232,27 +285,33 @@ class Analyzer:
         t1 = time.perf_counter()
         feeds = {"image": np.stack(pixels) if len(pixels) > 1 else pixels[0][None],
                  "input_ids": tb.input_ids, "attention_mask": tb.attention_mask}
-        outputs = self._backend.infer(feeds)
+        if self.batch_independent or len(pixels) == 1:
+            outputs = self._backend.infer(feeds)
+        else:  # one ad at a time: this graph's outputs for one ad depend on the others in its batch
+            rows = [self._backend.infer({k: v[i:i + 1] for k, v in feeds.items()}) for i in range(len(pixels))]
+            outputs = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
         t2 = time.perf_counter()
         return outputs, tb, (t1 - t0) * 1e3, (t2 - t1) * 1e3
 
     def _report(self, outputs: dict, tb, row: int, text: str, source: str, lines: tuple, timings: dict,
-                name: str | None) -> AdReport:
+                name: str | None, truncated: bool) -> AdReport:
         t0 = time.perf_counter()
         fields = decode(outputs, row, text, tb.offsets[row], tb.special[row], self._post)
         post_ms = (time.perf_counter() - t0) * 1e3
         return AdReport(**fields, text=text, text_source=source, ocr_lines=lines,
                         timings=Timings(postprocess_ms=post_ms, **timings), backend=self._backend.name,
                         provider=self._backend.provider, model=str(self.bundle.path),
-                        precision=self.bundle.precision, source=name)
+                        precision=self.bundle.precision, source=name, text_truncated=truncated,
+                        fallback=self._backend.fallback)
 
     def run(self, image: ImageSource, text: str | bytes | None = None,
             labels: dict[str, list[str]] | None = None) -> AdReport:
         """Analyse one ad.
 
         Args:
-            image: Path, bytes, PIL image or numpy array (HxW[xC], uint8/uint16/float).
-            text: The ad's text; None = read it with OCR (or empty text when ocr=False).
+            image: Path, bytes, PIL image or numpy array (pixel rules: image_io.py).
+            text: The ad's text; None = read it with OCR (or empty text when ocr=False). Texts
+                over tokenizer.MAX_TEXT_CHARS characters are cut (``report.text_truncated``).
             labels: Your own labels per head, e.g. ``{"theme": ["pet food", "gaming"]}``, scored with
                 no retraining into ``report.open_labels`` (adfusion_edge.open_vocab; from the text only).
 
@@ -260,8 +319,9 @@ class Analyzer:
             The AdReport.
 
         Raises:
-            InvalidImageError / ImageTooLargeError: bad image. FileNotFoundError: missing path.
-            InvalidTextError: text not str / UTF-8 bytes. OcrError: OCR failed and ``strict_ocr``.
+            InvalidImageError (ImageNotFoundError for a missing path, ImageTooLargeError): bad
+            image. InvalidTextError: text not str / UTF-8 bytes. OcrError: OCR failed and
+            ``strict_ocr``. The cache never changes which error is raised.
             LabelListError: ``labels`` empty, duplicated, too long or not strings (checked first).
         """
         if labels is not None:
@@ -278,17 +338,21 @@ class Analyzer:
         return report
 
     def _run_one(self, image: ImageSource, text: str | bytes | None) -> AdReport:
+        clean, truncated = (None, False) if text is None else cap_text(ensure_text(text))
+        data, name = self._read(image)
         key = None
         if self._cache is not None:
-            key = self._cache_key(image, text)
+            key = self._key(data, clean)
             hit = self._cache.get(key)
             if hit is not None:
-                return hit
-        pixels, clean, source, lines, dec_ms, ocr_ms = self._prepare(image, text)
+                return hit if hit.source == name else dataclasses.replace(hit, source=name)
+        pixels, clean, source, lines, dec_ms, ocr_ms = self._prepare(data, name, clean)
+        if source == "ocr":
+            clean, truncated = cap_text(clean)
         outputs, tb, tok_ms, inf_ms = self._infer([pixels], [clean])
         report = self._report(outputs, tb, 0, clean, source, lines,
                               {"decode_ms": dec_ms, "ocr_ms": ocr_ms, "tokenize_ms": tok_ms, "infer_ms": inf_ms},
-                              _source_name(image))
+                              name, truncated)
         if key is not None:
             self._cache.put(key, report)
         return report
@@ -297,40 +361,59 @@ class Analyzer:
                   on_error: Literal["raise", "skip"] = "raise", batch_size: int = 32) -> list[AdReport | AdError]:
         """Analyse many ads with batched inference.
 
+        Every ad gets the report :meth:`run` would give it (labels equal; probabilities equal up
+        to float reassociation), whatever else is in its batch: a model that mixes batch items
+        is run one ad at a time (see the class docstring). The cache is not used here.
+
         Args:
-            images: Image sources.
+            images: A list (or other iterable) of image sources; a single source is refused.
             texts: One text (or None for OCR) per image; None = OCR for all.
-            on_error: ``raise``: the first bad ad raises its typed error. ``skip``: a bad ad is
-                skipped and an :class:`AdError` (``ok=False``, error class, message) stands at its
-                index, so results line up with the inputs; the others are still analysed.
-            batch_size: Ads per inference call.
+            on_error: ``raise``: the first bad ad raises its typed error. ``skip``: every ad that
+                fails is skipped and an :class:`AdError` (``ok=False``, error class, message)
+                stands at its index, so results line up with the inputs; the others are still
+                analysed.
+            batch_size: Ads per inference call, >= 1.
 
         Returns:
             One AdReport (or AdError with on_error="skip") per input, in order.
+
+        Raises:
+            ConfigError: bad arguments (images / texts not lists, lengths differ, batch_size < 1,
+                unknown on_error).
         """
         if on_error not in ("raise", "skip"):
             raise ConfigError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
-        if texts is not None and len(texts) != len(images):
-            raise ConfigError(f"{len(images)} images but {len(texts)} texts")
+        batch_size = _check_count(batch_size, "batch_size", 1)  # type: ignore[assignment]
+        images = _as_list(images, "images", "image sources")
+        if texts is not None:
+            texts = _as_list(texts, "texts", "texts (str, UTF-8 bytes or None)")
+            if len(texts) != len(images):
+                raise ConfigError(f"{len(images)} images but {len(texts)} texts")
         results: list[AdReport | AdError | None] = [None] * len(images)
-        for start in range(0, len(images), max(1, batch_size)):
+        for start in range(0, len(images), batch_size):
             prepared = []
             for i in range(start, min(start + batch_size, len(images))):
                 text = texts[i] if texts is not None else None
                 try:
-                    prepared.append((i, *self._prepare(images[i], text)))
-                except (AdFusionError, FileNotFoundError) as e:
+                    clean, truncated = (None, False) if text is None else cap_text(ensure_text(text))
+                    data, name = self._read(images[i])
+                    p = self._prepare(data, name, clean)
+                    if p[2] == "ocr":
+                        capped, truncated = cap_text(p[1])
+                        p = (p[0], capped, *p[2:])
+                    prepared.append((i, name, truncated, *p))
+                except Exception as e:  # every per-item failure is recorded under "skip"
                     if on_error == "raise":
                         raise
-                    results[i] = AdError(i, _source_name(images[i]), type(e).__name__, str(e))
+                    results[i] = AdError(i, _source_name(images[i]), type(e).__name__, str(e) or repr(e))
             if not prepared:
                 continue
-            outputs, tb, tok_ms, inf_ms = self._infer([p[1] for p in prepared], [p[2] for p in prepared])
+            outputs, tb, tok_ms, inf_ms = self._infer([p[3] for p in prepared], [p[4] for p in prepared])
             n = len(prepared)
-            for row, (i, _px, clean, source, lines, dec_ms, ocr_ms) in enumerate(prepared):
+            for row, (i, name, truncated, _px, clean, source, lines, dec_ms, ocr_ms) in enumerate(prepared):
                 results[i] = self._report(outputs, tb, row, clean, source, lines,
                                           {"decode_ms": dec_ms, "ocr_ms": ocr_ms, "tokenize_ms": tok_ms / n,
-                                           "infer_ms": inf_ms / n}, _source_name(images[i]))
+                                           "infer_ms": inf_ms / n}, name, truncated)
         return results  # type: ignore[return-value]
 
     def close(self) -> None:

@@ -34,7 +34,11 @@ class InvalidImageError(AdFusionError, ValueError):
 
 
 class ImageTooLargeError(InvalidImageError):
-    """More pixels than the decompression-bomb guard allows."""
+    """More pixels (or more file bytes) than the decompression-bomb guards allow."""
+
+
+class ImageNotFoundError(InvalidImageError, FileNotFoundError):
+    """An image path that does not exist (also a builtin FileNotFoundError for generic handlers)."""
 
 
 class InvalidTextError(AdFusionError, ValueError):

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from adfusion_edge.errors import LabelListError
+from adfusion_edge.report import OpenLabelScore, OpenVocabResult  # the result types live with AdReport
 from adfusion_edge.static_text import StaticEmbeddings
 
 MAX_LABELS = 64  # per head: a softmax over hundreds of labels says little, and each costs a lookup
@@ -27,26 +27,6 @@ MAX_HEADS = 16
 # Softmax temperature on cosine similarities, fitted (minimum log-loss) on the Pitt slogans *train*
 # split's themes with the label descriptions (reports/real_ads/TEXT.md); never on the dev set.
 TEMPERATURE = 0.05
-
-
-@dataclass(frozen=True)
-class OpenLabelScore:
-    """One user label and its probability among the labels of its head."""
-
-    label: str
-    probability: float
-
-
-@dataclass(frozen=True)
-class OpenVocabResult:
-    """Scores of one head's user labels, most probable first; ``evidence`` is ``text`` or ``none``."""
-
-    scores: tuple[OpenLabelScore, ...]
-    evidence: str
-
-    @property
-    def label(self) -> str:
-        return self.scores[0].label
 
 
 def validate_label_lists(labels: object) -> dict[str, tuple[str, ...]]:

@@ -15,15 +15,32 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from adfusion_edge.open_vocab import OpenVocabResult
+from typing import Any
 
 
 def display(label: str) -> str:
     """Label id -> display text: ``food_lovers`` -> ``Food Lovers``, ``none`` -> ``None``."""
     return " ".join(w.capitalize() for w in label.split("_"))
+
+
+@dataclass(frozen=True)
+class OpenLabelScore:
+    """One user label and its probability among the labels of its head."""
+
+    label: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class OpenVocabResult:
+    """Scores of one head's user labels, most probable first; ``evidence`` is ``text`` or ``none``."""
+
+    scores: tuple[OpenLabelScore, ...]
+    evidence: str
+
+    @property
+    def label(self) -> str:
+        return self.scores[0].label
 
 
 @dataclass(frozen=True)
@@ -110,6 +127,10 @@ class AdReport:
         source: File name when the image came from a path.
         open_labels: Scores of the caller's own labels (``run(..., labels={head: [...]})``,
             adfusion_edge.open_vocab), by head; empty when none were asked for.
+        text_truncated: The text was longer than tokenizer.MAX_TEXT_CHARS and was cut before
+            tokenizing (``text`` is what the model read).
+        fallback: Set when the model runs on another device / provider than the one asked for
+            (what was asked, what runs, and why); None otherwise.
     """
 
     theme: Prediction
@@ -135,6 +156,8 @@ class AdReport:
     precision: str = ""
     source: str | None = None
     open_labels: dict[str, OpenVocabResult] = field(default_factory=dict)
+    text_truncated: bool = False
+    fallback: str | None = None
     ok: bool = field(default=True, init=False)
 
     def __str__(self) -> str:
@@ -184,6 +207,7 @@ class AdReport:
             ocr_lines=tuple((ln[0], float(ln[1]), tuple(ln[2])) for ln in d["ocr_lines"]),
             timings=Timings(**t), backend=d["backend"], provider=d["provider"], model=d["model"],
             precision=d["precision"], source=d["source"], open_labels=_open_labels(d.get("open_labels") or {}),
+            text_truncated=bool(d.get("text_truncated", False)), fallback=d.get("fallback"),
         )
 
     @classmethod
@@ -192,8 +216,6 @@ class AdReport:
 
 
 def _open_labels(d: dict[str, Any]) -> dict[str, OpenVocabResult]:
-    from adfusion_edge.open_vocab import OpenLabelScore, OpenVocabResult
-
     return {h: OpenVocabResult(tuple(OpenLabelScore(x["label"], float(x["probability"])) for x in r["scores"]),
                                r["evidence"]) for h, r in d.items()}
 

@@ -26,6 +26,16 @@ from adfusion_edge.errors import ConfigError, InvalidTextError
 TAG_O, TAG_B, TAG_I = 0, 1, 2
 # Label for positions that must not count in the span loss (padding, [CLS], [SEP]).
 IGNORE_INDEX = -100
+# Text length cap, applied before tokenizing: the model reads at most max_tokens (<= 512) tokens,
+# which real ad copy reaches within a few hundred characters, while tokenizing megabytes of text
+# costs hundreds of MB for nothing. Longer texts are cut here; Analyzer reports the cut
+# (AdReport.text_truncated).
+MAX_TEXT_CHARS = 4096
+
+
+def cap_text(text: str, max_chars: int = MAX_TEXT_CHARS) -> tuple[str, bool]:
+    """(text cut to ``max_chars`` characters, whether it was cut)."""
+    return (text, False) if len(text) <= max_chars else (text[:max_chars], True)
 
 # The packaged bert-base-uncased WordPiece tokenizer (built from MiniLM's vocab.txt by
 # distill.data.tokenizer_train.wordpiece_from_vocab).
@@ -73,6 +83,8 @@ def ensure_text(text: object) -> str:
             raise InvalidTextError(f"text bytes are not valid UTF-8 (at byte {e.start})") from None
     if not isinstance(text, str):
         raise InvalidTextError(f"text must be str, UTF-8 bytes or None, not {type(text).__name__}")
+    if text.isascii():
+        return text  # the common case: no surrogates possible, no copy
     # Lone surrogates (from broken decoders) would make the Rust tokenizer raise.
     return text.encode("utf-8", "replace").decode("utf-8")
 
@@ -93,7 +105,10 @@ class AdTokenizer:
             raise ConfigError(f"max_tokens must be >= 4, got {max_tokens}")
         self.path = str(path)
         self.max_tokens = int(max_tokens)
-        tok = Tokenizer.from_file(self.path)
+        try:
+            tok = Tokenizer.from_file(self.path)
+        except Exception as e:  # the Rust library raises a bare Exception naming no file
+            raise ConfigError(f"{path}: not a valid tokenizer.json: {e}") from None
         pad_id = tok.token_to_id("[PAD]")
         if pad_id is None:
             raise ConfigError(f"{path}: tokenizer has no [PAD] token")
@@ -104,8 +119,8 @@ class AdTokenizer:
         self.vocab_size = tok.get_vocab_size()
 
     def encode(self, texts: Sequence[object]) -> TokenBatch:
-        """Tokenize a batch of texts (str, UTF-8 bytes or None)."""
-        clean = [ensure_text(t) for t in texts]
+        """Tokenize a batch of texts (str, UTF-8 bytes or None), each cut to MAX_TEXT_CHARS first."""
+        clean = [cap_text(ensure_text(t))[0] for t in texts]
         encs = self._tok.encode_batch(clean) if clean else []
         n, L = len(encs), self.max_tokens
         ids = np.zeros((n, L), np.int64)

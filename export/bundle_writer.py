@@ -40,7 +40,7 @@ def write_bundle(out_dir: str | os.PathLike, model_file: str | os.PathLike, fmt:
                  tokenizer_file: str | os.PathLike, preprocess: PreprocessConfig,
                  inputs: Sequence[Mapping[str, Any]], outputs: Sequence[Mapping[str, Any]],
                  provenance: Mapping[str, Any] | None = None,
-                 extra_files: Sequence[str | os.PathLike] = ()) -> Path:
+                 extra_files: Sequence[str | os.PathLike] = (), batch_independent: bool | None = None) -> Path:
     """Assemble a bundle directory.
 
     Args:
@@ -54,6 +54,9 @@ def write_bundle(out_dir: str | os.PathLike, model_file: str | os.PathLike, fmt:
         inputs, outputs: Graph signature, dicts with name / dtype / shape.
         provenance: data, steps, metrics, command, ... (tool versions are added here).
         extra_files: Other files to ship and verify (e.g. a TensorRT sidecar).
+        batch_independent: What the INT8 gate measured (None: not measured). Written as false
+            when either it or the ONNX graph (batch-mixing operators) says the model mixes the
+            ads of a batch; the runtime then runs it one ad at a time.
 
     Returns:
         The bundle directory.
@@ -76,6 +79,11 @@ def write_bundle(out_dir: str | os.PathLike, model_file: str | os.PathLike, fmt:
     for f in extra_files:
         shutil.copyfile(f, tmp / Path(f).name)
     files = {f.name: {"sha256": sha256_file(f), "size": f.stat().st_size} for f in sorted(tmp.iterdir())}
+    independent = batch_independent is not False
+    if fmt == "onnx":
+        from adfusion_edge.onnx_graph import scan_onnx
+
+        independent = independent and not scan_onnx(tmp / model_name).batch_mixing_nodes
     meta = {
         "format_version": FORMAT_VERSION,
         "schema": schema.to_dict(),
@@ -86,6 +94,7 @@ def write_bundle(out_dir: str | os.PathLike, model_file: str | os.PathLike, fmt:
         "inputs": [dict(i) for i in inputs],
         "outputs": [dict(o) for o in outputs],
         "files": files,
+        "batch_independent": independent,
         "provenance": {**dict(provenance or {}), "tools": tool_versions()},
     }
     (tmp / BUNDLE_FILE).write_text(json.dumps(meta, indent=2, sort_keys=False, default=str), encoding="utf-8")

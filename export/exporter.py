@@ -127,5 +127,6 @@ def export_bundle(model: torch.nn.Module, fmt: str, out: str | os.PathLike, toke
                 "notes": notes}
         say("writing bundle")
         bundle = write_bundle(out, written.model, f.name, written.precision, tokenizer_file, pre,
-                              written.io["inputs"], written.io["outputs"], prov, list(written.extra))
+                              written.io["inputs"], written.io["outputs"], prov, list(written.extra),
+                              batch_independent=result_metrics.get("batch_independent"))
     return ExportResult(bundle, written.precision, result_metrics, notes)

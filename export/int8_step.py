@@ -7,8 +7,9 @@ order also depends on which nodes the sensitivity search keeps in float, and bun
 the race of the shipped model. So
 when no QuantConfig is forced, every CPU recipe below is built (only the first with ``measure``
 off), and in each the nodes a probe finds sensitive are kept in float (export/sensitivity.py; the
-probe is calibration-split ads the calibrator did not see). Each is gated on the held-out ads;
-with ``measure`` on, the passing ones race FP32 in paired rounds at batch 1
+probe is calibration-split ads the calibrator did not see). Each is checked for batch
+independence (a mixed batch vs the same ads one at a time) and gated on the held-out ads; with
+``measure`` on, the passing ones race FP32 in paired rounds at batch 1
 (export/timing.py measure_latency), the one with the highest paired speed-up ships, and every figure goes
 into the bundle's metrics.
 """
@@ -94,9 +95,16 @@ def int8_step(fmt: str, fp32_path: Path, fp32_out: dict, calib_set: AdSet, holdo
             q = quantize_onnx(fp32_path, tmpdir / f"int8-{i}" / "model.onnx", calib_set.batches(8), cfg)
         entry = {"config": q.config, "static_nodes": len(q.static_nodes), "dynamic_nodes": len(q.dynamic_nodes),
                  "excluded": q.excluded, "sensitivity": sensitivity}
-        say(f"INT8 {name}: parity vs FP32 on {len(holdout)} held-out ads")
+        say(f"INT8 {name}: batch independence and parity vs FP32 on {len(holdout)} held-out ads")
+        batched = ort_outputs(q.path, holdout.feeds)
+        one_by_one = ort_outputs(q.path, holdout.feeds, batch=1)
+        independence = parity.check_batch_independence(batched, one_by_one)
+        entry["batch_independence"] = independence.to_dict()
         try:
-            entry["parity"] = parity.check_int8(fp32_out, ort_outputs(q.path, holdout.feeds), holdout.targets).to_dict()
+            # A recipe that mixes the ads of a batch is run one ad at a time by the runtime:
+            # gate what users will get.
+            gated = batched if independence.ok else one_by_one
+            entry["parity"] = parity.check_int8(fp32_out, gated, holdout.targets).to_dict()
             passed[name] = q.path
         except parity.ParityError as e:
             entry["parity"] = e.result.to_dict() if e.result is not None else {"ok": False}
@@ -121,6 +129,12 @@ def int8_step(fmt: str, fp32_path: Path, fp32_out: dict, calib_set: AdSet, holdo
                          f"p50 {lat[chosen]['p50_ms']:.3f} ms vs {lat['fp32']['p50_ms']:.3f} ms): the model may be "
                          f"too small for int8 kernels to pay off")
     metrics["int8_recipe"] = chosen
+    metrics["batch_independent"] = bool(metrics["int8_candidates"][chosen]["batch_independence"]["ok"])
+    if not metrics["batch_independent"]:
+        bi = metrics["int8_candidates"][chosen]["batch_independence"]
+        notes.append(f"INT8 recipe {chosen} mixes the ads of a batch (batched vs one-at-a-time: max |diff| "
+                     f"{bi['max_abs']:.3g}, label flips {bi['label_flips'] or 'none'} on {bi['n']} ads); the bundle "
+                     f"says batch_independent: false and the runtime runs it one ad at a time")
     metrics["parity_int8"] = metrics["int8_candidates"][chosen]["parity"]
     metrics["quantization"] = {k: v for k, v in metrics["int8_candidates"][chosen].items() if k != "parity"}
     return Int8Result(passed[chosen], "int8", metrics, notes)

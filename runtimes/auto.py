@@ -14,12 +14,16 @@ The suffix -> backend map and each format's device needs come from the format ta
 device="auto", providers this install does not have at all (no onnxruntime-gpu, no tensorrt) are
 skipped even when strict; one that is installed but fails to come up raises.
 ``AutoBackend.provider`` reports what actually runs; ``fallbacks`` lists what was tried and why
-it was skipped.
+it was skipped. When an explicitly requested device (or, with "auto", an installed provider that
+failed to come up) is not what runs, ``fallback`` says so in one line, and the load warns through
+``logging`` (logger ``adfusion_edge.runtimes.auto``) and ``warnings`` (DeviceFallbackWarning).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -31,6 +35,12 @@ from adfusion_edge.errors import BackendUnavailableError, UnknownFormatError
 from adfusion_edge.formats import format_for_backend, format_for_file
 from adfusion_edge.runtimes import device as devices
 from adfusion_edge.runtimes.base import Backend, NotInstalledError
+
+_log = logging.getLogger(__name__)
+
+
+class DeviceFallbackWarning(UserWarning):
+    """The model runs on another device / provider than the one requested (strict=False)."""
 
 
 def backend_for_file(path: str | os.PathLike) -> str:
@@ -87,6 +97,7 @@ class AutoBackend:
         if not chain:
             raise BackendUnavailableError(f"{name} cannot run on device {device!r}")
         self.backend: Backend | None = None
+        not_installed: list[bool] = []
         for label, make in chain:
             try:
                 self.backend = make()
@@ -94,10 +105,12 @@ class AutoBackend:
             except NotInstalledError as e:
                 # "auto" skips what this install cannot have; an explicit device must come up.
                 self.fallbacks.append(f"{label}: {e}")
+                not_installed.append(True)
                 if strict and device != "auto":
                     break
             except BackendUnavailableError as e:
                 self.fallbacks.append(f"{label}: {e}")
+                not_installed.append(False)
                 if strict:
                     break
         if self.backend is None or (strict and device != "auto" and self.fallbacks):
@@ -107,6 +120,14 @@ class AutoBackend:
         self.name = self.backend.name
         self.provider = self.backend.provider
         self.inputs, self.outputs = self.backend.inputs, self.backend.outputs
+        self.fallback: str | None = None
+        # "auto" skipping what this install lacks is the normal case; anything else is a fallback.
+        real = [f for f, absent in zip(self.fallbacks, not_installed, strict=True) if device != "auto" or not absent]
+        if real:
+            self.fallback = (f"device {device!r} requested, running on {self.provider} instead: "
+                             + "; ".join(real))
+            _log.warning("%s", self.fallback)
+            warnings.warn(self.fallback, DeviceFallbackWarning, stacklevel=3)
 
     def infer(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """See Backend.infer."""

@@ -10,6 +10,7 @@ unless strict).
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from adfusion_edge.bundle import TensorSpec
-from adfusion_edge.errors import BackendUnavailableError, UnknownFormatError
+from adfusion_edge.errors import BackendUnavailableError, ConfigError, UnknownFormatError
 from adfusion_edge.runtimes.base import Backend, NotInstalledError
 
 CPU, CUDA, TRT = "CPUExecutionProvider", "CUDAExecutionProvider", "TensorrtExecutionProvider"
@@ -75,8 +76,8 @@ class OnnxRuntimeBackend(Backend):
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         so.inter_op_num_threads = 1  # the graph is a chain; parallelism comes from intra-op threads
         if threads is not None:
-            if threads < 1:
-                raise ValueError(f"threads must be >= 1, got {threads}")
+            if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+                raise ConfigError(f"threads must be an integer >= 1, got {threads!r}")
             so.intra_op_num_threads = int(threads)
         so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         so.log_severity_level = 3  # ORT warnings about fallbacks are reported by us, precisely
@@ -111,7 +112,13 @@ class OnnxRuntimeBackend(Backend):
 
 def _trt_cache_dir() -> Path:
     # Not the bundle directory: it may be read-only package data, and extra files there are noise.
-    return Path(os.environ.get("ADFUSION_TRT_CACHE", Path.home() / ".cache" / "adfusion-edge" / "trt"))
+    if "ADFUSION_TRT_CACHE" in os.environ:
+        return Path(os.environ["ADFUSION_TRT_CACHE"])
+    try:
+        home = Path.home()
+    except (RuntimeError, KeyError):  # no HOME and no passwd entry (containers): only TensorRT cares
+        home = Path(tempfile.gettempdir())
+    return home / ".cache" / "adfusion-edge" / "trt"
 
 
 def _factory(path: Path, provider: str, threads: int | None,

@@ -189,10 +189,11 @@ class MicroBatcher:
             # machine) does not refuse everything that follows.
             self.item_s = 0.8 * self.item_s + 0.2 * dt / len(live)
             self._running = False
+            # Metrics first: a client that reads /metrics right after its answer sees its batch.
+            if self._on_batch is not None:
+                self._on_batch(self.name, len(live), dt)
             for job, res in zip(live, results, strict=True):
                 if isinstance(res, Exception):
                     _hand_back(job, None, res)
                 else:
                     _hand_back(job, res, None)
-            if self._on_batch is not None:
-                self._on_batch(self.name, len(live), dt)

@@ -25,7 +25,14 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from adfusion_edge.distill.models.efficientnet_lite import EfficientNetLite, block_specs, load_lite_weights
+from adfusion_edge.distill.models.base import ImageNormalize
+from adfusion_edge.distill.models.efficientnet_lite import (
+    LITE_MEAN,
+    LITE_STD,
+    EfficientNetLite,
+    block_specs,
+    load_lite_weights,
+)
 from adfusion_edge.export.onnx_tools import ort_cpu_session
 from adfusion_edge.export.timing import paired_rounds, paired_speedup
 from adfusion_edge.preprocess import prepare_image
@@ -39,10 +46,10 @@ class PooledTrunk(nn.Module):
     def __init__(self, trunk: EfficientNetLite):
         super().__init__()
         self.trunk = trunk
+        self.normalize = ImageNormalize(LITE_MEAN, LITE_STD)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        x = image.permute(0, 3, 1, 2).float() * (1.0 / 127.5) - 1.0
-        return self.trunk(x)[-1].mean((2, 3))
+        return self.trunk(self.normalize(image))[-1].mean((2, 3))
 
 
 def candidate_name(blocks: int | None, size: int) -> str:

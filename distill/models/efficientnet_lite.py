@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from adfusion_edge.distill.models.base import ImageNormalize
 from adfusion_edge.errors import ConfigError, MissingPackageError
 
 BN_EPS = 1e-3
@@ -213,10 +214,10 @@ class LiteImageNet(nn.Module):
     def __init__(self, trunk: EfficientNetLite):
         super().__init__()
         self.trunk = trunk
+        self.normalize = ImageNormalize(LITE_MEAN, LITE_STD)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        x = image.permute(0, 3, 1, 2).float() * (1.0 / 127.5) - 1.0
-        return self.trunk.classify(self.trunk(x)[-1])
+        return self.trunk.classify(self.trunk(self.normalize(image))[-1])
 
 
 def package_weights_path(variant: str) -> Path:

@@ -24,7 +24,7 @@ def test_good_and_bad_files(fp32_bundle, tmp_path, capsys):  # noqa: F811
     lines = out.strip().splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["file"] == str(good)
     assert json.loads(lines[0])["monetary"]["text"] == "50% OFF"
-    assert f"{bad}: error: InvalidImageError" in err and "missing.png: error: FileNotFoundError" in err
+    assert f"{bad}: error: InvalidImageError" in err and "missing.png: error: ImageNotFoundError" in err
 
 
 def test_text_report_and_exit_zero(fp32_bundle, tmp_path, capsys):  # noqa: F811

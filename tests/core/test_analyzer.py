@@ -112,7 +112,9 @@ def test_cache_hits_on_same_content(fp32_bundle, red_png, tmp_path):  # noqa: F8
     p = tmp_path / "same.png"
     p.write_bytes(red_png)
     assert a.run(bytes(red_png), text=PIZZA) is first
-    assert a.run(p, text=PIZZA) is first  # keyed by content, not by source type
+    from_path = a.run(p, text=PIZZA)  # keyed by content, not by source type; stamped with this call's source
+    assert from_path.source == str(p) and first.source is None
+    assert _heads(from_path) == _heads(first) and from_path.timings is first.timings
     assert a.run(red_png, text="other text") is not first
     assert a.cache_info["hits"] == 2 and a.cache_info["misses"] == 2
     with pytest.raises(ConfigError):
@@ -279,5 +281,5 @@ def test_served_pixels_are_the_training_pixels(analyzer):
     big = Image.fromarray(rng.integers(0, 255, (size * 4, size * 4, 3), dtype=np.uint8))
     buf = io.BytesIO()
     big.save(buf, "JPEG", quality=90)
-    pixels = analyzer._prepare(buf.getvalue(), "text given")[0]
+    pixels = analyzer._prepare(buf.getvalue(), None, "text given")[0]
     np.testing.assert_array_equal(pixels, prepare_image(buf.getvalue(), size))

@@ -18,7 +18,10 @@ def _encode(img: Image.Image, fmt: str, **kw) -> bytes:
 
 @pytest.mark.parametrize("mode", ["L", "RGBA", "CMYK", "P", "LA", "I;16", "1", "RGB"])
 def test_every_mode_becomes_rgb(mode):
-    img = Image.new("RGB", (20, 10), (200, 30, 40)).convert(mode)
+    if mode == "I;16":  # real 16-bit content (an L image converted to I;16 keeps 0..255 values)
+        img = Image.fromarray(np.full((10, 20), 51400, np.uint16))
+    else:
+        img = Image.new("RGB", (20, 10), (200, 30, 40)).convert(mode)
     fmt = "TIFF" if mode in ("CMYK", "I;16") else "PNG"
     out = decode_image(_encode(img, fmt))
     assert out.mode == "RGB" and out.size == (20, 10)
@@ -83,7 +86,9 @@ def test_bad_numpy_shapes_and_dtypes():
     with pytest.raises(InvalidImageError, match="shape"):
         decode_image(np.zeros((4, 4, 2), np.uint8))
     with pytest.raises(InvalidImageError, match="dtype"):
-        decode_image(np.zeros((4, 4, 3), np.int64))
+        decode_image(np.zeros((4, 4, 3), bool))
+    with pytest.raises(InvalidImageError, match=r"0\.\.255, found 300\.\.300"):
+        decode_image(np.full((4, 4, 3), 300, np.int64))
     with pytest.raises(InvalidImageError, match="NaN"):
         decode_image(np.full((4, 4, 3), np.nan, np.float32))
 
