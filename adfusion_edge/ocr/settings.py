@@ -94,4 +94,8 @@ REFERENCE = OcrSettings(det_max_side=640, rec_batch=6, rec_width=320, prioritise
 # and carry a second recogniser file, which this race did not settle. Round 3
 # (reports/ocr_race_round3.md): stopping after three boxes in a row that no longer fit
 # (``max_misses=3``) gained nothing in total (1.41x vs 1.42x), so it stays off.
+# Those speed-ups were measured while other jobs loaded both cores. Round 2 repeated on an idle
+# machine (reports/ocr_race_round2_quiet.md) picks the same winner by the same rule, but at 0.96x
+# the legacy engine: on idle cores these settings buy the prominence order and the budget (what the
+# model reads), not speed. Re-run the race on the machine you deploy to.
 DEFAULT = OcrSettings(det_max_side=640, rec_batch=1, rec_width=320, det_threads=1, rec_threads=1, prioritise=True)
