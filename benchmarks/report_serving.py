@@ -67,8 +67,8 @@ def serving_section(base: Path, load_json: Path | None = None, score_json: Path 
         load = r.get("load")
         parts.append(
             f"From `{r['command']}` on {r['date']} ({r['cpu_count']} CPUs; load average "
-            f"{', '.join(num(x) for x in load) if load else 'n/a'} at the start: the machine was shared, and the "
-            "load generator runs on it too). Open-loop arrivals at fixed rates against `adfusion-edge serve` on "
+            f"{', '.join(num(x) for x in load) if load else 'n/a'} at the start; the load "
+            "generator runs on the same cores). Open-loop arrivals at fixed rates against `adfusion-edge serve` on "
             "127.0.0.1 (default bundle, 1 inference thread, cache off); latency from each request's scheduled "
             "send time to its answer, of the requests answered 200; in-app = the server's own `server-timing`. "
             f"Text-given requests carry `deadline_ms` {num(r['deadline_ms'], 0)}.\n")
