@@ -85,26 +85,27 @@ def _varint(buf: memoryview, pos: int) -> tuple[int, int]:
         shift += 7
 
 
-def _fields(buf: memoryview):
-    """(field number, payload memoryview or None) for each field; only length-delimited payloads."""
+def _walk(buf: memoryview):
+    """(field number, wire type, value) for each field: an int for varints, the payload memoryview
+    for length-delimited fields, None for fixed-width ones."""
     pos = 0
     while pos < len(buf):
         key, pos = _varint(buf, pos)
         num, wire = key >> 3, key & 7
         if wire == 0:
-            _, pos = _varint(buf, pos)
-            yield num, None
+            value, pos = _varint(buf, pos)
+            yield num, wire, value
         elif wire == 1:
             pos += 8
-            yield num, None
+            yield num, wire, None
         elif wire == 5:
             pos += 4
-            yield num, None
+            yield num, wire, None
         elif wire == 2:
             n, pos = _varint(buf, pos)
             if pos + n > len(buf):
                 raise _Malformed("length past the end of the message")
-            yield num, buf[pos:pos + n]
+            yield num, wire, buf[pos:pos + n]
             pos += n
         else:
             raise _Malformed(f"unsupported wire type {wire}")
@@ -112,22 +113,17 @@ def _fields(buf: memoryview):
             raise _Malformed("field past the end of the message")
 
 
+def _fields(buf: memoryview):
+    """(field number, payload memoryview or None) for each field; only length-delimited payloads."""
+    for num, wire, value in _walk(buf):
+        yield num, value if wire == 2 else None
+
+
 def _varint_field(buf: memoryview, number: int) -> int | None:
-    pos = 0
-    while pos < len(buf):
-        key, pos = _varint(buf, pos)
-        num, wire = key >> 3, key & 7
-        if wire == 0:
-            value, pos = _varint(buf, pos)
-            if num == number:
-                return value
-        elif wire == 2:
-            n, pos = _varint(buf, pos)
-            pos += n
-        elif wire in (1, 5):
-            pos += 8 if wire == 1 else 4
-        else:
-            raise _Malformed(f"unsupported wire type {wire}")
+    """The first varint field ``number`` of the message, or None."""
+    for num, wire, value in _walk(buf):
+        if wire == 0 and num == number:
+            return value
     return None
 
 
