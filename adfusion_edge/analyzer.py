@@ -227,12 +227,9 @@ class Analyzer:
             with self._ocr_lock:
                 if self._ocr is None:
                     from adfusion_edge.ocr import OcrEngine
-                    from adfusion_edge.ocr.order import token_counter
 
-                    budget = self._ocr_tokens if self._ocr_tokens > 0 else None
-                    self._ocr = OcrEngine(threads=self._ocr_threads, token_budget=budget,
-                                          count_tokens=token_counter(self.bundle.tokenizer_file),
-                                          timeout_s=self._ocr_timeout_s)
+                    self._ocr = OcrEngine.for_model(self.bundle.tokenizer_file, self._ocr_tokens,
+                                                    threads=self._ocr_threads, timeout_s=self._ocr_timeout_s)
         return self._ocr
 
     @staticmethod

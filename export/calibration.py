@@ -98,7 +98,8 @@ def _images_adset(files: Sequence[Path], tok: AdTokenizer, pre: PreprocessConfig
         if ocr is None:
             from adfusion_edge.ocr import OcrEngine
 
-            ocr = OcrEngine()
+            # The text the deployed model sees: Analyzer's default budget (max tokens less [CLS]/[SEP]).
+            ocr = OcrEngine.for_model(tok.path, tok.max_tokens - 2)
         texts.append(ocr.read(f).text)
     images = np.stack([prepare_image(f, pre.image_size) for f in files])
     tb = tok.encode(texts)

@@ -15,6 +15,7 @@ The image is fed in the channel order it arrives in (RGB), as the SDK always has
 from __future__ import annotations
 
 import copy
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from adfusion_edge.ocr.order import (
     priority_order,
     prominence,
     reading_order,
+    token_counter,
 )
 from adfusion_edge.ocr.settings import DEFAULT, OcrSettings
 
@@ -99,6 +101,23 @@ class OcrEngine:
         self._parts: tuple | None = None
         self._executor = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def for_model(cls, tokenizer_file: str | os.PathLike, budget_tokens: int | None, threads: int | None = None,
+                  timeout_s: float | None = None) -> OcrEngine:
+        """The engine as the model reads: the budget counted in the model tokenizer's word pieces.
+
+        Serving (Analyzer) and INT8 calibration both build their engine here, so calibration ads
+        carry the text the deployed model will see, not every box on the page.
+
+        Args:
+            tokenizer_file: The bundle's / checkpoint's tokenizer.json.
+            budget_tokens: Word pieces to fill, most prominent text first; None or 0 reads every box.
+            threads: ONNX Runtime threads of both OCR models (None: the settings' own).
+            timeout_s: Give up one ad's OCR after this long (None: no limit).
+        """
+        return cls(threads=threads, token_budget=budget_tokens or None,
+                   count_tokens=token_counter(str(tokenizer_file)), timeout_s=timeout_s)
 
     def _models(self) -> tuple:
         if self._parts is None:
