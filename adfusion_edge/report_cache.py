@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -23,6 +26,15 @@ _VERSION = b"adfusion-edge report cache v2"
 def _part(h, data: bytes) -> None:
     h.update(len(data).to_bytes(8, "big"))
     h.update(data)
+
+
+def digest_parts(*parts: bytes) -> str:
+    """sha256 over length-prefixed parts: no part's content can shift where the next one starts,
+    so two different part lists never give the same key by framing."""
+    h = hashlib.sha256()
+    for part in parts:
+        _part(h, part)
+    return h.hexdigest()
 
 
 def cache_key(image: bytes | np.ndarray | Image.Image, text: str | None) -> str:
@@ -58,30 +70,50 @@ def cache_key(image: bytes | np.ndarray | Image.Image, text: str | None) -> str:
 
 
 class ReportCache:
-    """A small thread-safe LRU cache (OrderedDict + lock)."""
+    """A thread-safe LRU cache (OrderedDict + lock); entries optionally expire ``ttl_s`` seconds after
+    they were stored (None: never).
 
-    def __init__(self, size: int):
-        self.size = size
-        self._d: OrderedDict[str, object] = OrderedDict()
+    Args:
+        size: Most entries kept; the least recently used goes first. 0 disables the cache.
+        ttl_s: Seconds an entry stays valid, or None.
+        clock: Time source (monotonic seconds); tests pass their own.
+    """
+
+    def __init__(self, size: int, ttl_s: float | None = None, clock: Callable[[], float] = time.monotonic):
+        self.size, self.ttl_s, self._clock = size, ttl_s, clock
+        self._d: OrderedDict[str, tuple[float, Any]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
     def __len__(self) -> int:
         return len(self._d)
 
-    def get(self, key: str) -> object | None:
+    def get(self, key: str) -> Any | None:
+        """The value, or None when absent or expired (an expired entry is dropped)."""
+        if not self.size:
+            return None
         with self._lock:
-            r = self._d.get(key)
-            if r is None:
+            item = self._d.get(key)
+            if item is None or item[0] <= self._clock():
+                if item is not None:
+                    del self._d[key]
                 self.misses += 1
                 return None
             self._d.move_to_end(key)
             self.hits += 1
-            return r
+            return item[1]
 
-    def put(self, key: str, value: object) -> None:
+    def put(self, key: str, value: Any) -> None:
+        if not self.size:
+            return
+        expires = float("inf") if self.ttl_s is None else self._clock() + self.ttl_s
         with self._lock:
-            self._d[key] = value
+            self._d[key] = (expires, value)
             self._d.move_to_end(key)
             while len(self._d) > self.size:
                 self._d.popitem(last=False)
+
+    @property
+    def hit_rate(self) -> float:
+        n = self.hits + self.misses
+        return self.hits / n if n else 0.0

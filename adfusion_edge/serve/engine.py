@@ -22,8 +22,9 @@ from typing import Any
 from adfusion_edge.errors import AdFusionError
 from adfusion_edge.fileops import sha256_file
 from adfusion_edge.report import AdError, AdReport
+from adfusion_edge.report_cache import ReportCache
 from adfusion_edge.serve.batcher import MicroBatcher
-from adfusion_edge.serve.cache import TTLCache, cache_key
+from adfusion_edge.serve.cache import cache_key
 from adfusion_edge.serve.config import ServeConfig
 from adfusion_edge.serve.metrics import ServeMetrics
 
@@ -72,7 +73,7 @@ class Engine:
 
     def __init__(self, config: ServeConfig, metrics: ServeMetrics):
         self.config, self.metrics = config, metrics
-        self.cache = TTLCache(config.cache_items, config.cache_ttl_s)
+        self.cache = ReportCache(config.cache_items, config.cache_ttl_s)
         self.analyzer = None
         self.lanes: dict[str, MicroBatcher] = {}
         self.bundle: dict[str, str] = {}

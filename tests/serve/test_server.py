@@ -11,7 +11,8 @@ import time
 import pytest
 from conftest import PIZZA, ad_jpeg, b64
 
-from adfusion_edge.serve.cache import TTLCache, cache_key
+from adfusion_edge.report_cache import ReportCache
+from adfusion_edge.serve.cache import cache_key
 
 
 def test_overload_is_answered_at_once_with_its_code(client):
@@ -35,7 +36,7 @@ def test_overload_is_answered_at_once_with_its_code(client):
 
 def test_ttl_cache_expires_and_evicts():
     now = [0.0]
-    c = TTLCache(2, ttl_s=10, clock=lambda: now[0])
+    c = ReportCache(2, ttl_s=10, clock=lambda: now[0])
     c.put("a", 1)
     c.put("b", 2)
     assert c.get("a") == 1
@@ -44,6 +45,8 @@ def test_ttl_cache_expires_and_evicts():
     now[0] = 11
     assert c.get("a") is None and len(c) == 1 and c.hits == 2 and c.misses == 2
     assert cache_key(b"img", "t", None) != cache_key(b"img", None, None) != cache_key(b"img", None, "id")
+    # An id that contains what a text would look like cannot collide with another id + text.
+    assert cache_key(b"img", None, "a\x00text:b\x00<ocr>") != cache_key(b"img", "b\x00<ocr>", "a")
 
 
 @pytest.mark.slow
