@@ -28,22 +28,28 @@ class PostprocessConfig:
         multi_threshold: Probability above which a multi-label label is reported.
         max_labels: Most labels reported per multi-label head.
         span_threshold: Tag probability for the monetary span decoder.
+        unsure_below: A single-label / ordinal prediction whose probability is under this is
+            flagged ``unsure``. 0.5 = "more likely wrong than right" when the probabilities are
+            calibrated (bundles with temperature scaling, distill/evaluate/calibrate.py).
     """
 
     multi_threshold: float = 0.5
     max_labels: int = 8
     span_threshold: float = 0.5
+    unsure_below: float = 0.5
 
     def __post_init__(self) -> None:
         if not (0.0 < self.multi_threshold < 1.0 and 0.0 < self.span_threshold < 1.0):
             raise ConfigError("thresholds must be in (0, 1)")
+        if not 0.0 <= self.unsure_below <= 1.0:
+            raise ConfigError(f"unsure_below must be in [0, 1], got {self.unsure_below}")
         if self.max_labels < 1:
             raise ConfigError("max_labels must be >= 1")
 
 
-def _single(probs: np.ndarray, labels: tuple[str, ...]) -> Prediction:
+def _single(probs: np.ndarray, labels: tuple[str, ...], cfg: PostprocessConfig) -> Prediction:
     i = int(np.argmax(probs))
-    return Prediction(labels[i], float(probs[i]))
+    return Prediction(labels[i], float(probs[i]), bool(probs[i] < cfg.unsure_below))
 
 
 def _multi(probs: np.ndarray, labels: tuple[str, ...], cfg: PostprocessConfig) -> tuple[LabelScore, ...]:
@@ -70,7 +76,7 @@ def decode(outputs: Mapping[str, np.ndarray], row: int, text: str, offsets: np.n
         if h.kind == "multi":
             fields[h.name] = _multi(p, h.labels, cfg)
         else:
-            fields[h.name] = _single(p, h.labels)
+            fields[h.name] = _single(p, h.labels, cfg)
     span_probs = np.asarray(outputs[schema.SPAN_OUTPUT][row])
     n = min(len(span_probs), len(offsets))
     span = tags_to_span(text, offsets[:n], special[:n], span_probs[:n], cfg.span_threshold) if text else None

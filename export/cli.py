@@ -83,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
             fallback=args.fallback, opset=args.opset or 17, dynamic_seq=args.dynamic_seq,
             measure=not args.no_measure, calib_limit=args.calib_limit, progress=progress,
             provenance={"checkpoint": str(ckpt), "steps": info.get("step"), "metrics": {"checkpoint": info.get("metrics")},
-                        "data": {"train": info.get("data") or training.get("data")}, "training": training},
+                        "data": {"train": info.get("data") or training.get("data")}, "training": training,
+                        "pretrained": model.pretrained_sources() if hasattr(model, "pretrained_sources") else {}},
             **trt_opts,
         )
     finally:

@@ -33,6 +33,10 @@ CPU_RECIPES: dict[str, QuantConfig] = {
     "static-conv-after-2+dynamic-matmul": QuantConfig(float_prefix_convs=2),
     "static-conv-after-4+dynamic-matmul": QuantConfig(float_prefix_convs=4),
     "dynamic-matmul": QuantConfig(static_ops=()),
+    # Static only: every scale is fixed at calibration, so an ad's answer cannot depend on the other
+    # ads of its batch (DynamicQuantizeLinear computes one scale over the whole batch). A server that
+    # micro-batches needs this; the race below prefers it whenever it passes the gate.
+    "static-conv": QuantConfig(dynamic_ops=()),
 }
 RACE_THREADS = 2  # the product's CPU target (README: 2 threads, batch 1)
 
@@ -117,6 +121,12 @@ def int8_step(fmt: str, fp32_path: Path, fp32_out: dict, calib_set: AdSet, holdo
         notes.append(f"INT8 failed the parity gate; shipping {'fp16' if fmt == 'tensorrt' else 'fp32'}:\n"
                      f"{failure.table if failure else ''}")
         return Int8Result(fp32_path, "fp32", metrics, notes)
+    # Batch-independent recipes first: one that mixes the ads of a batch is run ad by ad at serving
+    # time (no batching gain, and a different answer per batch would be worse). Only when none passes
+    # does a batch-dependent recipe compete.
+    independent = {n: p for n, p in passed.items()
+                   if metrics["int8_candidates"][n]["batch_independence"]["ok"]}
+    passed = independent or passed
     chosen = next(iter(passed))
     if measure and fmt == "onnx":
         say(f"timing FP32 vs INT8 recipes (batch 1, {RACE_THREADS} threads, paired rounds)")

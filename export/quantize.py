@@ -178,7 +178,8 @@ class _Reader:
 
 
 def quantize_onnx(fp32_path: str | os.PathLike, out_path: str | os.PathLike,
-                  calibration: Iterable[Mapping[str, np.ndarray]], config: QuantConfig | None = None) -> QuantResult:
+                  calibration: Iterable[Mapping[str, np.ndarray]], config: QuantConfig | None = None,
+                  calibration_cache: str | os.PathLike | None = None) -> QuantResult:
     """Quantize an FP32 ONNX model to INT8 for the CPU.
 
     Args:
@@ -187,6 +188,10 @@ def quantize_onnx(fp32_path: str | os.PathLike, out_path: str | os.PathLike,
         calibration: Batches of real, preprocessed ads (see export/calibration.py): dicts with
             ``image``, ``input_ids``, ``attention_mask``.
         config: Settings; QuantConfig() when None.
+        calibration_cache: JSON file of activation ranges (ORT's ``calibration_cache_path``): written
+            by the first call, read by later ones instead of running the calibration ads again. Only
+            for calls on the same model and calibration ads whose configs differ in which nodes
+            stay float (the sensitivity search): the FP32 activations, and so their ranges, are the same.
 
     Returns:
         A QuantResult naming what was quantized and what was kept in float, and why.
@@ -235,6 +240,7 @@ def quantize_onnx(fp32_path: str | os.PathLike, out_path: str | os.PathLike,
                 calibrate_method=getattr(CalibrationMethod, _METHODS[cfg.calibrate_method]),
                 extra_options={"ActivationSymmetric": cfg.symmetric_activations,
                                "WeightSymmetric": True},
+                calibration_cache_path=calibration_cache,
             )
             result.static_nodes = targets
             current = static_out

@@ -25,6 +25,7 @@ Each step is one ORT quantization plus one probe inference (about a second each 
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -130,8 +131,14 @@ def keep_sensitive_in_float(fp32_path: Path, cfg: QuantConfig, calibration: Sequ
         nonlocal count
         count += 1
         # Every candidate is "model.onnx" in its own folder: the bundle ships the file under its name.
-        q = quantize_onnx(fp32_path, workdir / tag / "model.onnx", calibration, config)
-        return q, probe_score(probe_fp32, run(q.path, probe))
+        # One calibration per recipe: the leave-one-out candidates reuse its activation ranges (on
+        # EfficientNet-Lite0 with 800 calibration ads, 75 s per candidate without the cache).
+        q = quantize_onnx(fp32_path, workdir / tag / "model.onnx", calibration, config,
+                          calibration_cache=workdir / "calibration_ranges.json")
+        score = probe_score(probe_fp32, run(q.path, probe))
+        if tag.startswith("loo-"):  # scored and never shipped: do not keep one model file per node
+            shutil.rmtree(workdir / tag, ignore_errors=True)
+        return q, score
 
     base_q, base = attempt(cfg, "base")
     report = SensitivityReport(base=base, final=base, probe_ads=int(len(next(iter(probe.values())))))

@@ -16,6 +16,7 @@ from adfusion_edge.preprocess import PreprocessConfig
 # Each of these modules calls register_model at import time.
 MODEL_MODULES: tuple[str, ...] = (
     "adfusion_edge.distill.models.adfusionnet",
+    "adfusion_edge.distill.models.lite_student",
     "adfusion_edge.distill.models.baselines",
     "adfusion_edge.distill.models.student",
 )

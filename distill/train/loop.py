@@ -118,9 +118,12 @@ class Trainer:
         """Loss dict with a "total" entry; default: loss_fn or distill.train.losses.compute_losses."""
         if self.loss_fn is not None:
             return self.loss_fn(outputs, batch)
-        from adfusion_edge.distill.train.losses import compute_losses
+        from adfusion_edge.distill.train.losses import LabelPriors, compute_losses
 
-        return compute_losses(outputs, batch, self.loss_weights)
+        weights = self.loss_weights
+        if weights.logit_adjust and getattr(self, "_label_priors", None) is None:
+            self._label_priors = LabelPriors(tuple(h for h, _ in weights.logit_adjust))
+        return compute_losses(outputs, batch, weights, getattr(self, "_label_priors", None))
 
     def build_extras(self) -> list[nn.Module]:
         """Extra trainable modules (e.g. a distillation hint projection), built on ``self.rt.device``.

@@ -58,6 +58,12 @@ class LossWeights:
             a mapping is stored as sorted (head, weight) pairs so the config stays frozen).
         multi_reduction: "sum" or "mean" of the per-label BCE of multi-label heads.
         multi_pos_weight: BCE weight of positive labels (> 1 trades precision for recall).
+        logit_adjust: Optional {head: tau} for single-label heads trained with logit adjustment
+            (Menon et al. 2021, "Long-tail learning via logit adjustment"): the cross-entropy reads
+            ``logits + tau * log(prior)``, prior = the training labels' frequencies (a running
+            estimate, :class:`LabelPriors`), so the model's own logits learn a class-balanced score.
+            Used for theme: the real text rows are 56% food (Pitt), and an advertiser's mix of
+            themes is not Pitt's.
     """
 
     alpha: float = 1.0
@@ -72,8 +78,14 @@ class LossWeights:
     head_weights: tuple[tuple[str, float], ...] | Mapping[str, float] = ()
     multi_reduction: str = "mean"
     multi_pos_weight: float = 1.0
+    logit_adjust: tuple[tuple[str, float], ...] | Mapping[str, float] = ()
 
     def __post_init__(self) -> None:
+        adjust = tuple(sorted((str(n), float(t)) for n, t in dict(self.logit_adjust).items()))
+        for name, tau in adjust:
+            if schema.head(name).kind != "single" or not tau >= 0.0:
+                raise ConfigError(f"logit_adjust[{name!r}] needs a single-label head and tau >= 0, got {tau}")
+        object.__setattr__(self, "logit_adjust", adjust)
         pairs = tuple(sorted(dict(self.head_weights).items()))
         for name, value in pairs:
             schema.head(name)  # UnknownHeadError lists the heads
@@ -109,13 +121,39 @@ def _bernoulli_entropy(y: torch.Tensor) -> torch.Tensor:
     return -(torch.xlogy(y, y) + torch.xlogy(1.0 - y, 1.0 - y))
 
 
-def task_losses(outputs: Mapping[str, torch.Tensor], batch: Mapping, w: LossWeights) -> dict[str, torch.Tensor]:
+class LabelPriors:
+    """Running label frequencies per head for logit adjustment (see ``LossWeights.logit_adjust``).
+
+    Counts every labelled sample seen so far, starting from one pseudo-count per class, so the
+    estimate is the training distribution after a few batches and needs no pass over the data.
+
+    Args:
+        heads: Head names to track.
+    """
+
+    def __init__(self, heads: tuple[str, ...]):
+        self.counts = {h: torch.ones(schema.head(h).num_labels, dtype=torch.float64) for h in heads}
+
+    def update(self, head: str, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Add the batch's labels; return log(prior) (float32, on ``y``'s device)."""
+        c = self.counts[head]
+        c += torch.bincount(y[mask.bool()].detach().cpu(), minlength=len(c)).to(c.dtype)
+        return (c / c.sum()).log().to(torch.float32).to(y.device)
+
+
+def task_losses(outputs: Mapping[str, torch.Tensor], batch: Mapping, w: LossWeights,
+                priors: LabelPriors | None = None) -> dict[str, torch.Tensor]:
     """Per-output task losses ``task/<output>`` (unweighted, masked)."""
     dev = outputs[schema.HEADS[0].name].device
     out: dict[str, torch.Tensor] = {}
+    adjust = dict(w.logit_adjust)
+    if adjust and priors is None:
+        raise ConfigError("logit_adjust needs a LabelPriors (compute_losses(..., priors=...))")
     for h in schema.HEADS:
         logits, y = outputs[h.name], _tensor(batch, f"y/{h.name}", dev)
         mask = _tensor(batch, f"m/{h.name}", dev)
+        if h.name in adjust and priors is not None:
+            logits = logits + adjust[h.name] * priors.update(h.name, y, mask)
         if h.kind == "multi":
             pos_weight = None if w.multi_pos_weight == 1.0 else logits.new_tensor(w.multi_pos_weight)
             per = F.binary_cross_entropy_with_logits(logits, y.to(logits.dtype), reduction="none",
@@ -190,19 +228,21 @@ def _zero(outputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
     return torch.zeros((), device=outputs[schema.HEADS[0].name].device)
 
 
-def compute_losses(outputs: Mapping[str, torch.Tensor], batch: Mapping, weights: LossWeights) -> dict[str, torch.Tensor]:
+def compute_losses(outputs: Mapping[str, torch.Tensor], batch: Mapping, weights: LossWeights,
+                   priors: LabelPriors | None = None) -> dict[str, torch.Tensor]:
     """All loss terms of one batch.
 
     Args:
         outputs: A model's forward dict (see distill/models/base.py).
         batch: Targets per distill/data/targets.py (torch tensors or numpy arrays).
         weights: Loss weights and options.
+        priors: Running label frequencies; required when ``weights.logit_adjust`` is set.
 
     Returns:
         "task", "itc", "mi" (unweighted), "total" (weighted sum, what to backpropagate),
         "task/<output>" per schema output, "mi/kl" and "mi/anchor" (for logging).
     """
-    parts = task_losses(outputs, batch, weights)
+    parts = task_losses(outputs, batch, weights, priors)
     scale = {f"task/{n}": v for n, v in weights.head_weights}
     scale[f"task/{schema.SPAN_OUTPUT}"] = weights.span_weight
     scale[f"task/{schema.VALUE_OUTPUT}"] = weights.value_weight

@@ -30,3 +30,24 @@ def test_span_across_an_ocr_line_break_reads_as_words(tokenizer_file):
     tags = span_to_tags(b.offsets[0], b.special[0], (start, text.index("£927") + len("£927")))
     fields = decode(_outputs(tags), 0, text, b.offsets[0], b.special[0])
     assert fields["monetary"].text == "Just £927"
+
+
+def test_a_low_top_probability_is_flagged_unsure_and_the_threshold_is_the_callers(tokenizer_file):
+    import pytest
+
+    from adfusion_edge.errors import ConfigError
+    from adfusion_edge.postprocess import PostprocessConfig
+
+    tok = AdTokenizer(tokenizer_file, max_tokens=8)
+    b = tok.encode(["x"])
+    out = _outputs(np.full(8, TAG_O))
+    theme = np.full((1, len(schema.head("theme").labels)), 0.05, np.float32)
+    theme[0, 2] = 0.45  # top label, but more likely wrong than right
+    out["theme"] = theme
+    fields = decode(out, 0, "x", b.offsets[0], b.special[0])
+    assert fields["theme"].label == schema.head("theme").labels[2] and fields["theme"].unsure
+    assert not fields["sentiment"].unsure  # probability 1.0
+    relaxed = decode(out, 0, "x", b.offsets[0], b.special[0], PostprocessConfig(unsure_below=0.4))
+    assert not relaxed["theme"].unsure
+    with pytest.raises(ConfigError, match="unsure_below"):
+        PostprocessConfig(unsure_below=1.5)

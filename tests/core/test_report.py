@@ -30,13 +30,22 @@ def case_study() -> AdReport:
     )
 
 
-def test_str_is_the_paper_case_study():
+def test_str_is_the_paper_case_study_with_confidences_and_the_text_read():
     assert str(case_study()) == (
-        "Theme: Food\nSentiment: Positive\nEmotion: Excitement\nKeywords: Pizza, Offer\n"
-        "Monetary Mention: 50% OFF\nCall-to-Action: Order Now\nObject Detection: Pizza\nDominant Colour: Red\n"
-        "Attention Score: High\nTrust/Safety: Safe\nTarget Audience: Food Lovers\nPredicted CTR: High (3.1%)\n"
-        "Likelihood of Shares: Low"
+        "Theme: Food (0.93)\nSentiment: Positive (0.80)\nEmotion: Excitement (0.70)\n"
+        "Keywords: Pizza (0.90), Offer (0.70)\nMonetary Mention: 50% OFF (0.95)\nCall-to-Action: Order Now (0.88)\n"
+        "Object Detection: Pizza (0.97)\nDominant Colour: Red (0.90)\nAttention Score: High (0.60)\n"
+        "Trust/Safety: Safe (0.99)\nTarget Audience: Food Lovers (0.70)\nPredicted CTR: High (0.55), estimate 3.1%\n"
+        "Likelihood of Shares: Low (0.50)\nText read: HOT PIZZA 50% OFF Order Now (ocr)"
     )
+
+
+def test_an_unsure_prediction_says_so_and_round_trips():
+    from dataclasses import replace
+
+    r = replace(case_study(), theme=Prediction("food", 0.31, unsure=True))
+    assert "Theme: Food (0.31, unsure)" in str(r)
+    assert AdReport.from_json(r.to_json()).theme.unsure
 
 
 def test_empty_and_fallback_fields():
@@ -53,7 +62,7 @@ def test_json_round_trip():
     r = case_study()
     d = json.loads(r.to_json())
     assert d["timings"]["total_ms"] == r.timings.total_ms
-    assert d["theme"] == {"label": "food", "confidence": 0.93}
+    assert d["theme"] == {"label": "food", "confidence": 0.93, "unsure": False}
     assert AdReport.from_json(r.to_json()) == r
     assert r.ok and "ok" not in d
 

