@@ -52,10 +52,19 @@ from adfusion_edge.tokenizer import AdTokenizer, cap_text, ensure_text
 _log = logging.getLogger(__name__)
 
 DEFAULT_BUNDLE = Path(__file__).parent / "models" / "default"
+# Named sizes shipped in the package (Ultralytics-style ``model="nano"``): name -> bundle directory.
+#   small (the default): frozen ImageNet EfficientNet-Lite0 + MiniLM static text + zero-shot priors,
+#         trained on AdSynth and real ad text: the one that is right more often on real ads.
+#   nano: the 0.5 M-parameter AdSynth-only pruned student: about 5x faster, for bid deadlines of a
+#         few milliseconds, but wrong on most real ads (README, "What it measures today").
+MODEL_SIZES: dict[str, Path] = {
+    "small": DEFAULT_BUNDLE,
+    "nano": Path(__file__).parent / "models" / "nano",
+}
 
 
 def default_bundle() -> Path:
-    """The INT8 bundle shipped inside the package.
+    """The INT8 bundle shipped inside the package (the ``small`` size).
 
     Raises:
         BundleError: not installed, with the command that builds one.
@@ -63,9 +72,27 @@ def default_bundle() -> Path:
     if not (DEFAULT_BUNDLE / "bundle.json").is_file():
         raise BundleError(
             f"no default model bundle at {DEFAULT_BUNDLE}. Pass model=BUNDLE_DIR, or build the default one: "
-            f"adfusion-edge export --model CHECKPOINT_DIR --format onnx --int8 --calib CORPUS_DIR --out {DEFAULT_BUNDLE}"
+            f"bash scripts/build_default_model.sh"
         )
     return DEFAULT_BUNDLE
+
+
+def resolve_model(model: str | os.PathLike | None) -> Path:
+    """A bundle directory for ``model``: None = the default, a size name (``MODEL_SIZES``) or a path.
+
+    A path wins over a size name when a directory of that name exists (``./nano``).
+
+    Raises:
+        BundleError: a size name whose bundle is not installed.
+    """
+    if model is None:
+        return default_bundle()
+    if isinstance(model, str) and model in MODEL_SIZES and not Path(model).is_dir():
+        path = MODEL_SIZES[model]
+        if not (path / "bundle.json").is_file():
+            raise BundleError(f"model size {model!r} is not installed at {path} (sizes: {', '.join(MODEL_SIZES)})")
+        return path
+    return Path(model)
 
 
 def _source_name(image: object) -> str | None:
@@ -110,7 +137,7 @@ class Analyzer:
     """Analyse ad creatives with a model bundle.
 
     Args:
-        model: Bundle directory; None = the default bundle shipped in the package.
+        model: Bundle directory, or a packaged size: "small" (= None, the default) or "nano" (MODEL_SIZES).
         device: ``auto``, ``cpu``, ``cuda`` or ``jetson`` (any case; see runtimes/auto.py).
         backend: Force ``onnxruntime``, ``tensorrt`` or ``torchscript`` (default: by file suffix).
         ocr: Run OCR when no text is given; False means such ads are read as text-less.
@@ -160,7 +187,8 @@ class Analyzer:
                                           or not ocr_timeout_s >= 0):
             raise ConfigError(f"ocr_timeout_s must be a number of seconds >= 0 or None, got {ocr_timeout_s!r}")
         if model is not None and not isinstance(model, (str, os.PathLike)):
-            raise ConfigError(f"model must be a bundle directory path or None, got {type(model).__name__}")
+            raise ConfigError(f"model must be a bundle directory path, a size name ({', '.join(MODEL_SIZES)}) or None, "
+                              f"got {type(model).__name__}")
         if postprocess is not None and not isinstance(postprocess, PostprocessConfig):
             raise ConfigError(f"postprocess must be a PostprocessConfig, got {type(postprocess).__name__}")
         # Kept for pickling: a worker process (Ray, Spark, multiprocessing) rebuilds the Analyzer.
@@ -168,7 +196,7 @@ class Analyzer:
                                  strict=strict, cache_size=cache_size, postprocess=postprocess, dla_core=dla_core,
                                  warmup=warmup, strict_ocr=strict_ocr, ocr_tokens=ocr_tokens,
                                  ocr_timeout_s=ocr_timeout_s)
-        self.bundle: Bundle = load_bundle(model if model is not None else default_bundle())
+        self.bundle: Bundle = load_bundle(resolve_model(model))
         self.preprocess = self.bundle.preprocess
         try:
             self._tokenizer = AdTokenizer(self.bundle.tokenizer_file, self.preprocess.max_tokens)
@@ -428,4 +456,4 @@ def _rebuild_analyzer(kwargs: dict) -> Analyzer:
     return Analyzer(**kwargs)
 
 
-__all__ = ["Analyzer", "default_bundle"]
+__all__ = ["MODEL_SIZES", "Analyzer", "default_bundle", "resolve_model"]

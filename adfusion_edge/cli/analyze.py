@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text", action="append", default=None,
                         help="the ad's text (skips OCR); give once for all images or once per image")
     parser.add_argument("--json", action="store_true", help="one JSON report per line")
-    parser.add_argument("--model", default=None, help="bundle directory (default: the bundle shipped in the package)")
+    parser.add_argument("--model", default=None, help="bundle directory or a packaged size: small (the default) or nano (fastest, AdSynth-only)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or jetson")
     parser.add_argument("--backend", default=None, help="force onnxruntime, tensorrt or torchscript")
     parser.add_argument("--threads", type=int, default=None, help="inference threads")

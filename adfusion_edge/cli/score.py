@@ -13,7 +13,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", required=True,
                         help="image folder, JSONL manifest (image, text, id) or Parquet file (image/path, text, id)")
     parser.add_argument("--output", required=True, help="output Parquet dataset (a folder of part files)")
-    parser.add_argument("--model", default=None, help="bundle directory (default: the bundle shipped in the package)")
+    parser.add_argument("--model", default=None, help="bundle directory or a packaged size: small (the default) or nano (fastest, AdSynth-only)")
     parser.add_argument("--address", default=None, help="Ray cluster address (default: start a local instance)")
     parser.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray instance")
     parser.add_argument("--concurrency", type=int, default=1, help="scoring actors (one Analyzer each)")

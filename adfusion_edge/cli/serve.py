@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     d = ServeConfig()
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 inside a container)")
     parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--model", default=None, help="bundle directory (default: the bundle shipped in the package)")
+    parser.add_argument("--model", default=None, help="bundle directory or a packaged size: small (the default) or nano (fastest, AdSynth-only)")
     parser.add_argument("--device", default=d.device, help="auto, cpu, cuda or jetson")
     parser.add_argument("--workers", type=int, default=1, help="worker processes, one Analyzer each")
     parser.add_argument("--threads", type=int, default=d.threads, help="inference threads per worker")

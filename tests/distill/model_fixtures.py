@@ -35,6 +35,12 @@ TINY: dict[str, dict[str, Any]] = {
     "early_fusion": dict(TEXT, resnet_width=0.125, d_model=32, dropout=0.0),
     "late_fusion": dict(TEXT, resnet_width=0.125, dropout=0.0),
     "clip_dual": dict(TEXT, resnet_width=0.125, embed_dim=32, dropout=0.0),
+    # Random trunk (the pretrained one is tested in test_lite_student.py): building stays fast.
+    "lite_student": dict(vision_weights="", max_positions=16, dropout=0.0),
+}
+# Models whose graph normalises with other constants than PRE's (the pretrained trunk's own).
+PRE_OF: dict[str, PreprocessConfig] = {
+    "lite_student": PreprocessConfig(image_size=64, max_tokens=16, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
 }
 
 ADS = [  # (text, monetary label, monetary substring or None)
@@ -93,7 +99,7 @@ def build(name: str, **overrides: Any) -> torch.nn.Module:
     from adfusion_edge.distill.models import registry
 
     torch.manual_seed(0)
-    return registry.create_model(name, PRE, **{**TINY.get(name, {}), **overrides})
+    return registry.create_model(name, PRE_OF.get(name, PRE), **{**TINY.get(name, {}), **overrides})
 
 
 def run(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -170,3 +170,33 @@ def test_loss_weights_validation():
     with pytest.raises(UnknownHeadError):
         LossWeights(head_weights={"no_such_head": 1.0})
     assert LossWeights(head_weights={"theme": 2, "cta": 1}).head_weights == (("cta", 1.0), ("theme", 2.0))
+
+
+def test_logit_adjustment_reads_the_running_label_frequencies(batch):
+    from adfusion_edge.distill.train.losses import LabelPriors
+
+    out = _fake_outputs(aux=False)
+    w = LossWeights(label_smoothing=0.0, logit_adjust={"theme": 1.0})
+    with pytest.raises(ConfigError, match="LabelPriors"):
+        compute_losses(out, batch, w)
+    priors = LabelPriors(("theme",))
+    losses = compute_losses(out, batch, w, priors)
+    n = schema.head("theme").num_labels
+    counts = torch.ones(n, dtype=torch.float64)
+    y, m = batch["y/theme"], batch["m/theme"].bool()
+    counts += torch.bincount(y[m], minlength=n).double()
+    log_prior = (counts / counts.sum()).log().float()
+    ref = F.cross_entropy(out["theme"] + log_prior, y, reduction="none")[m].mean()
+    torch.testing.assert_close(losses["task/theme"], ref)
+    # The other heads are untouched, and the counts keep growing batch after batch.
+    torch.testing.assert_close(losses["task/sentiment"], compute_losses(out, batch, LossWeights(label_smoothing=0.0))
+                               ["task/sentiment"])
+    compute_losses(out, batch, w, priors)
+    assert float(priors.counts["theme"].sum()) == n + 2 * int(m.sum())
+
+
+def test_logit_adjustment_only_for_single_label_heads():
+    with pytest.raises(ConfigError, match="logit_adjust"):
+        LossWeights(logit_adjust={"keywords": 1.0})
+    with pytest.raises(ConfigError, match="logit_adjust"):
+        LossWeights(logit_adjust={"theme": -1.0})
