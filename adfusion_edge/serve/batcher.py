@@ -14,6 +14,10 @@ Back-pressure: a request is refused at once, never queued forever:
 * ``DeadlineExpired`` (HTTP 504): admitted, but its deadline passed while it waited (the
   prediction was wrong); it is dropped before it reaches the model.
 
+A batch is answered when its last ad is done, so a later arrival that joined an admitted request's
+batch would delay it past the prediction it was admitted on: a batch is closed as soon as one more
+ad (at the recent time per ad) would make the earliest deadline in it late.
+
 Results are handed back to the asyncio loop with ``call_soon_threadsafe``; a request whose client
 went away (future cancelled) is simply not answered.
 """
@@ -156,8 +160,17 @@ class MicroBatcher:
                 if left <= 0:
                     break
                 self._cv.wait(left)
-            batch = [self._q.popleft() for _ in range(min(self.max_batch, len(self._q)))]
-            self._busy_until = time.perf_counter() + len(batch) * self.item_s
+            now = time.perf_counter()
+            batch = [self._q.popleft()]
+            earliest = batch[0].deadline
+            # Every ad of a batch is answered when the last one is done: take one more only while
+            # that keeps the earliest deadline in the batch (the one that would go first wrong).
+            while self._q and len(batch) < self.max_batch:
+                earliest = min(earliest, self._q[0].deadline)
+                if now + (len(batch) + 1) * self.item_s > earliest:
+                    break
+                batch.append(self._q.popleft())
+            self._busy_until = now + len(batch) * self.item_s
             self._running = True
             return batch
 
