@@ -57,7 +57,8 @@ class DeadlineExpired(Overloaded):
 
 @dataclass
 class Job:
-    """One queued ad: its input, absolute deadline (perf_counter s) and the future to resolve."""
+    """One queued ad: its input, absolute deadline (perf_counter s) and the future to resolve;
+    ``predicted``, ``started`` and ``finished`` (perf_counter s) tell afterwards where its time went."""
 
     image: bytes
     text: str | None
@@ -65,6 +66,9 @@ class Job:
     future: asyncio.Future
     loop: asyncio.AbstractEventLoop
     enqueued: float = field(default_factory=time.perf_counter)
+    predicted: float = 0.0
+    started: float = 0.0
+    finished: float = 0.0
 
 
 def _hand_back(job: Job, value: object, error: BaseException | None) -> None:
@@ -132,6 +136,10 @@ class MicroBatcher:
 
     def submit(self, image: bytes, text: str | None, deadline: float) -> asyncio.Future:
         """Queue one ad (call from the event loop). Raises QueueFull / DeadlineUnmeetable at once."""
+        return self.submit_job(image, text, deadline).future
+
+    def submit_job(self, image: bytes, text: str | None, deadline: float) -> Job:
+        """:meth:`submit`, returning the queued Job (its future and, once answered, its timings)."""
         now = time.perf_counter()
         loop = asyncio.get_running_loop()
         with self._cv:
@@ -143,10 +151,10 @@ class MicroBatcher:
                 raise DeadlineUnmeetable(
                     f"predicted answer in {1e3 * (finish - now):.1f} ms, after the deadline of "
                     f"{1e3 * (deadline - now):.1f} ms ({len(self._q)} queued)")
-            job = Job(image, text, deadline, loop.create_future(), loop, now)
+            job = Job(image, text, deadline, loop.create_future(), loop, now, finish)
             self._q.append(job)
             self._cv.notify()
-        return job.future
+        return job
 
     def _take(self) -> list[Job] | None:
         with self._cv:
@@ -197,7 +205,10 @@ class MicroBatcher:
                 results: list = self._run_batch([j.image for j in live], [j.text for j in live])
             except Exception as e:  # a broken model call must not kill the lane: every job gets the error
                 results = [e] * len(live)
-            dt = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            dt = t1 - t0
+            for job in live:
+                job.started, job.finished = t0, t1
             # Time per ad for the admission prediction; a smooth average, so one slow batch (a busy
             # machine) does not refuse everything that follows.
             self.item_s = 0.8 * self.item_s + 0.2 * dt / len(live)

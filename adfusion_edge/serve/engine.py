@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from adfusion_edge.errors import AdFusionError
@@ -43,9 +43,12 @@ class CreativeError(Exception):
 
 @dataclass
 class Answer:
+    """A scored creative; the timings (ms) say where a lane answer's time went, for Server-Timing."""
+
     report: dict[str, Any]
     cached: bool
     lane: str
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def warmup_image() -> bytes:
@@ -167,9 +170,10 @@ class Engine:
         self.metrics.cache_misses.inc()
         lane_name = self.lane_for(text)
         lane = self.lanes[lane_name]
-        fut = lane.submit(image, text, deadline)
+        job = lane.submit_job(image, text, deadline)
         self.metrics.queue_depth.labels(lane_name).set(lane.depth)
-        result = await fut
+        result = await job.future
+        back = time.perf_counter()
         if isinstance(result, AdError):
             raise CreativeError(result.error, result.message)
         if isinstance(result, AdFusionError):
@@ -178,7 +182,11 @@ class Engine:
         if key is not None:
             self.cache.put(key, report)
         self.metrics.cache_items.set(len(self.cache))
-        return Answer(report, False, lane_name)
+        # queue: admitted to its batch's start; model: the batch call; handback: batch end to this
+        # coroutine running again (the event loop's delay); late: answer minus the admission's prediction.
+        timings = {"queue": job.started - job.enqueued, "model": job.finished - job.started,
+                   "handback": back - job.finished, "late": back - job.predicted}
+        return Answer(report, False, lane_name, {k: 1e3 * v for k, v in timings.items()})
 
     def close(self) -> None:
         for lane in self.lanes.values():
