@@ -28,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-wait-us", type=int, default=d.max_wait_us,
                         help="longest a request waits for company before a partial batch runs")
     parser.add_argument("--max-queue", type=int, default=d.max_queue, help="most requests waiting (503 beyond)")
+    parser.add_argument("--max-inflight", type=int, default=d.max_inflight,
+                        help="most scoring requests inside the server at once (503 beyond, before the body is read)")
     parser.add_argument("--deadline-ms", type=float, default=d.deadline_ms,
                         help="default deadline of a request with text (its own deadline_ms wins)")
     parser.add_argument("--ocr-deadline-ms", type=float, default=d.ocr_deadline_ms,
@@ -45,6 +47,7 @@ def config_from_args(args: argparse.Namespace):
 
     return ServeConfig(model=args.model, device=args.device, threads=args.threads, ocr=not args.no_ocr,
                        max_batch=args.max_batch, max_wait_us=args.max_wait_us, max_queue=args.max_queue,
+                       max_inflight=args.max_inflight,
                        deadline_ms=args.deadline_ms, ocr_deadline_ms=args.ocr_deadline_ms,
                        cache_items=args.cache_items, cache_ttl_s=args.cache_ttl_s,
                        max_body_bytes=int(args.max_body_mb * 2**20), log_sample=args.log_sample)

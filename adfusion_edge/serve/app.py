@@ -11,9 +11,10 @@ Endpoints:
 
 Status codes: 200 scored; 400 bad JSON / base64; 413 body over the limit; 415 other content type;
 422 invalid request or not an image (the body names the field or the error class); 429 the
-deadline cannot be met with the queue as it is; 503 queue full or not ready (``Retry-After``);
-504 the deadline passed in the queue. Overload answers are given at once, without touching the
-model.
+deadline cannot be met with the queue as it is; 503 queue full, ``max_inflight`` scoring requests
+already inside the app (``overloaded``, refused before the body is read: ``admission.py``) or not
+ready (``Retry-After``); 504 the deadline passed in the queue. Overload answers are given at once,
+without touching the model.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
+from adfusion_edge.serve.admission import Admission
 from adfusion_edge.serve.batcher import Overloaded
 from adfusion_edge.serve.config import ServeConfig
 from adfusion_edge.serve.engine import CreativeError, Engine, NotReady
@@ -52,6 +54,7 @@ from adfusion_edge.serve.schemas import (
 )
 
 log = logging.getLogger("adfusion_edge.serve")
+SCORING_PATHS = ("/v1/analyze", "/v1/analyze/batch")
 _ERRORS = {code: {"model": ErrorResponse} for code in (400, 413, 415, 422, 429, 503, 504)}
 
 
@@ -127,10 +130,18 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
                   description="Score ad creatives (image + text) with an adfusion-edge bundle.")
     app.state.engine, app.state.metrics, app.state.config = engine, metrics, cfg
     app.add_middleware(BodyLimit, max_bytes=cfg.max_body_bytes)
+    # Added last, so outermost: the in-flight bound is checked before anything reads the body.
+    app.add_middleware(Admission, max_inflight=cfg.max_inflight, paths=SCORING_PATHS,
+                       body={"schema_version": API_SCHEMA_VERSION, "ok": False, "error": "overloaded",
+                             "creative_id": None, "index": None},
+                       on_refused=lambda path, seconds: metrics.observe(path, 503, seconds))
 
     def finish(request: Request, endpoint: str, t0: float, resp: Response, extra: dict[str, Any]) -> Response:
         seconds = time.perf_counter() - t0
-        resp.headers["server-timing"] = f"app;dur={1e3 * seconds:.3f}"  # time inside the app, for load tests
+        # Time inside the app (first, for load tests), then where a scored request's time went.
+        timings = extra.pop("timings", None) or {}
+        resp.headers["server-timing"] = ", ".join([f"app;dur={1e3 * seconds:.3f}",
+                                                   *(f"{k};dur={v:.3f}" for k, v in timings.items())])
         metrics.observe(endpoint, resp.status_code, seconds)
         if cfg.log_sample and (cfg.log_sample >= 1.0 or random.random() < cfg.log_sample):
             log.info(json.dumps({"ts": round(time.time(), 3), "method": request.method, "path": endpoint,
@@ -145,7 +156,7 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
             return _failure(e, c.creative_id, index), {"error": getattr(e, "code", type(e).__name__)}
         body = {"schema_version": API_SCHEMA_VERSION, "ok": True, "creative_id": c.creative_id,
                 "cached": ans.cached, "bundle": engine.bundle, "report": ans.report}
-        return body, {"lane": ans.lane, "cached": ans.cached}
+        return body, {"lane": ans.lane, "cached": ans.cached, "timings": ans.timings}
 
     @app.exception_handler(BodyTooLarge)
     async def _too_large(request: Request, exc: BodyTooLarge):

@@ -14,6 +14,10 @@ Back-pressure: a request is refused at once, never queued forever:
 * ``DeadlineExpired`` (HTTP 504): admitted, but its deadline passed while it waited (the
   prediction was wrong); it is dropped before it reaches the model.
 
+A batch is answered when its last ad is done, so a later arrival that joined an admitted request's
+batch would delay it past the prediction it was admitted on: a batch is closed as soon as one more
+ad (at the recent time per ad) would make the earliest deadline in it late.
+
 Results are handed back to the asyncio loop with ``call_soon_threadsafe``; a request whose client
 went away (future cancelled) is simply not answered.
 """
@@ -53,7 +57,8 @@ class DeadlineExpired(Overloaded):
 
 @dataclass
 class Job:
-    """One queued ad: its input, absolute deadline (perf_counter s) and the future to resolve."""
+    """One queued ad: its input, absolute deadline (perf_counter s) and the future to resolve;
+    ``predicted``, ``started`` and ``finished`` (perf_counter s) tell afterwards where its time went."""
 
     image: bytes
     text: str | None
@@ -61,6 +66,9 @@ class Job:
     future: asyncio.Future
     loop: asyncio.AbstractEventLoop
     enqueued: float = field(default_factory=time.perf_counter)
+    predicted: float = 0.0
+    started: float = 0.0
+    finished: float = 0.0
 
 
 def _hand_back(job: Job, value: object, error: BaseException | None) -> None:
@@ -128,6 +136,10 @@ class MicroBatcher:
 
     def submit(self, image: bytes, text: str | None, deadline: float) -> asyncio.Future:
         """Queue one ad (call from the event loop). Raises QueueFull / DeadlineUnmeetable at once."""
+        return self.submit_job(image, text, deadline).future
+
+    def submit_job(self, image: bytes, text: str | None, deadline: float) -> Job:
+        """:meth:`submit`, returning the queued Job (its future and, once answered, its timings)."""
         now = time.perf_counter()
         loop = asyncio.get_running_loop()
         with self._cv:
@@ -139,10 +151,10 @@ class MicroBatcher:
                 raise DeadlineUnmeetable(
                     f"predicted answer in {1e3 * (finish - now):.1f} ms, after the deadline of "
                     f"{1e3 * (deadline - now):.1f} ms ({len(self._q)} queued)")
-            job = Job(image, text, deadline, loop.create_future(), loop, now)
+            job = Job(image, text, deadline, loop.create_future(), loop, now, finish)
             self._q.append(job)
             self._cv.notify()
-        return job.future
+        return job
 
     def _take(self) -> list[Job] | None:
         with self._cv:
@@ -156,8 +168,17 @@ class MicroBatcher:
                 if left <= 0:
                     break
                 self._cv.wait(left)
-            batch = [self._q.popleft() for _ in range(min(self.max_batch, len(self._q)))]
-            self._busy_until = time.perf_counter() + len(batch) * self.item_s
+            now = time.perf_counter()
+            batch = [self._q.popleft()]
+            earliest = batch[0].deadline
+            # Every ad of a batch is answered when the last one is done: take one more only while
+            # that keeps the earliest deadline in the batch (the one that would go first wrong).
+            while self._q and len(batch) < self.max_batch:
+                earliest = min(earliest, self._q[0].deadline)
+                if now + (len(batch) + 1) * self.item_s > earliest:
+                    break
+                batch.append(self._q.popleft())
+            self._busy_until = now + len(batch) * self.item_s
             self._running = True
             return batch
 
@@ -184,7 +205,10 @@ class MicroBatcher:
                 results: list = self._run_batch([j.image for j in live], [j.text for j in live])
             except Exception as e:  # a broken model call must not kill the lane: every job gets the error
                 results = [e] * len(live)
-            dt = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            dt = t1 - t0
+            for job in live:
+                job.started, job.finished = t0, t1
             # Time per ad for the admission prediction; a smooth average, so one slow batch (a busy
             # machine) does not refuse everything that follows.
             self.item_s = 0.8 * self.item_s + 0.2 * dt / len(live)

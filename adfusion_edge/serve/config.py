@@ -25,6 +25,8 @@ class ServeConfig:
         max_batch, max_wait_us, max_queue: Text lane (text given, the RTB path) micro-batching:
             most ads per model call, longest wait for company, most requests waiting.
         ocr_max_batch, ocr_max_wait_us, ocr_max_queue: The same for the OCR lane.
+        max_inflight: Most scoring requests inside the app at once (reading their body, queued,
+            running, answering); more are refused with 503 before their body is read.
         deadline_ms: Default deadline of a text-lane request (overridden by ``deadline_ms`` in it).
         ocr_deadline_ms: Default deadline of an OCR-lane request.
         batch_deadline_ms: Default deadline of each item of a ``/v1/analyze/batch`` call.
@@ -44,6 +46,7 @@ class ServeConfig:
     ocr_max_batch: int = 4
     ocr_max_wait_us: int = 5000
     ocr_max_queue: int = 32
+    max_inflight: int = 64
     deadline_ms: float = 50.0
     ocr_deadline_ms: float = 5000.0
     batch_deadline_ms: float = 10000.0
@@ -54,7 +57,8 @@ class ServeConfig:
     warmup: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("threads", "max_batch", "max_queue", "ocr_max_batch", "ocr_max_queue", "max_body_bytes"):
+        for name in ("threads", "max_batch", "max_queue", "ocr_max_batch", "ocr_max_queue", "max_inflight",
+                     "max_body_bytes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("max_wait_us", "cache_items"):

@@ -26,6 +26,12 @@ def test_analyze_matches_the_library_and_the_published_schema(client):
     direct = json.loads(Analyzer(device="cpu", threads=1).run(img, text=PIZZA).to_json())
     assert _heads(body["report"]) == _heads(direct)
     jsonschema.validate(body, client.get("/v1/schema").json())
+    # Server-Timing: the app's own time first (load tests read it), then where it went; the parts
+    # of a request that went through its lane add up to no more than the whole.
+    timing = dict(p.strip().split(";dur=") for p in r.headers["server-timing"].split(","))
+    assert list(timing)[:4] == ["app", "queue", "model", "handback"] and "late" in timing
+    parts = [float(timing[k]) for k in ("queue", "model", "handback")]
+    assert min(parts) >= 0 and sum(parts) <= float(timing["app"]) and float(timing["model"]) > 0
 
 
 def test_health_and_readiness(client):

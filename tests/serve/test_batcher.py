@@ -139,3 +139,28 @@ def test_a_request_whose_deadline_passes_in_the_queue_gets_504_without_running(a
         gate.set()
         lane.stop()
     assert sizes == [1]  # only the first one reached the model
+
+
+def test_a_batch_closes_before_a_later_arrival_would_make_its_earliest_deadline_late(analyzer):
+    # Every ad of a batch is answered when the last is done: with B's deadline 1.5 s away and
+    # (pretend) 1 s per ad, B cannot share a batch; C and D, with far deadlines, can.
+    gate = threading.Event()
+    lane, sizes = _lane(analyzer, gate, max_batch=8, max_wait_us=0, initial_item_s=0.001)
+    imgs = [ad_jpeg(i) for i in range(4)]
+
+    async def main():
+        first = lane.submit(imgs[0], PIZZA, time.perf_counter() + 30)  # taken alone, held at the gate
+        await asyncio.sleep(0.05)
+        lane.item_s = 1.0
+        b = lane.submit(imgs[1], PIZZA, time.perf_counter() + 1.5)  # predicted ~1 s: admitted
+        rest = [lane.submit(img, PIZZA, time.perf_counter() + 30) for img in imgs[2:]]
+        gate.set()
+        return await asyncio.gather(first, b, *rest)
+
+    try:
+        results = asyncio.run(main())
+    finally:
+        gate.set()
+        lane.stop()
+    assert all(r.ok for r in results)
+    assert sizes == [1, 1, 2]  # all three together (the old rule: fill up to max_batch) would be [1, 3]

@@ -17,14 +17,15 @@ import load_serve  # noqa: E402
 
 def test_summarize_counts_served_overload_and_errors():
     t0 = 100.0
-    samples = [(t0 + i * 0.01, t0 + i * 0.01 + 0.005, 200, 4.0) for i in range(90)]
-    samples += [(t0 + 1.0, t0 + 1.001, 429, 0.3)] * 8 + [(t0 + 1.0, t0 + 1.2, 0, None)] * 2
+    samples = [(t0 + i * 0.01, t0 + i * 0.01, t0 + i * 0.01 + 0.005, 200, 4.0) for i in range(90)]
+    samples += [(t0 + 1.0, t0 + 1.0, t0 + 1.001, 429, 0.3)] * 8 + [(t0 + 1.0, t0 + 1.1, t0 + 1.2, 0, None)] * 2
     s = load_serve.summarize(100.0, samples, t0)
     assert s["requests"] == 100 and s["served"] == 90
     assert s["p50_ms"] == pytest.approx(5.0) and s["p99_ms"] == pytest.approx(5.0)
     assert s["overload_share"] == pytest.approx(0.08) and s["error_share"] == pytest.approx(0.02)
     assert s["errors"] == [0] and s["overload_app_p99_ms"] == pytest.approx(0.3)
     assert s["throughput_rps"] == pytest.approx(90 / 1.2)
+    assert s["client_lag_p99_ms"] == pytest.approx(100.0)  # the two sent 100 ms after their time
 
 
 def test_quick_real_run_and_its_report_section(tmp_path):
