@@ -18,7 +18,7 @@ class ServeConfig:
     """Settings of one server process.
 
     Attributes:
-        model: Bundle directory; None = the bundle shipped in the package.
+        model: Bundle directory or a packaged size (``small``, ``nano``); None = the default (``small``).
         device: ``auto``, ``cpu``, ``cuda`` or ``jetson``.
         threads: Inference (and OCR) intra-op threads per worker process.
         ocr: Read the text of creatives sent without one (False: they are read as text-less).
@@ -26,7 +26,9 @@ class ServeConfig:
             most ads per model call, longest wait for company, most requests waiting.
         ocr_max_batch, ocr_max_wait_us, ocr_max_queue: The same for the OCR lane.
         max_inflight: Most scoring requests inside the app at once (reading their body, queued,
-            running, answering); more are refused with 503 before their body is read.
+            running, answering); more are refused with 503 before their body is read. With the
+            defaults this (64) is the bound that acts under overload, before a lane's
+            ``max_queue`` (128) fills: the lane bound is a backstop for a raised ``max_inflight``.
         deadline_ms: Default deadline of a text-lane request (overridden by ``deadline_ms`` in it).
         ocr_deadline_ms: Default deadline of an OCR-lane request.
         batch_deadline_ms: Default deadline of each item of a ``/v1/analyze/batch`` call.
