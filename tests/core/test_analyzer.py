@@ -213,8 +213,21 @@ def test_default_bundle_missing_says_how_to_build(monkeypatch, tmp_path):
     import adfusion_edge.analyzer as mod
 
     monkeypatch.setattr(mod, "DEFAULT_BUNDLE", tmp_path / "default")
-    with pytest.raises(BundleError, match="adfusion-edge export --model"):
+    with pytest.raises(BundleError, match="build_default_model.sh"):
         Analyzer()
+
+
+def test_packaged_sizes_resolve_and_an_unknown_or_missing_size_is_clear(monkeypatch, tmp_path):
+    import adfusion_edge.analyzer as mod
+
+    nano = Analyzer(model="nano", device="cpu", threads=1, ocr=False)
+    assert Path(nano.bundle.path) == mod.MODEL_SIZES["nano"]
+    assert mod.resolve_model("small") == mod.DEFAULT_BUNDLE == mod.resolve_model(None)
+    monkeypatch.setitem(mod.MODEL_SIZES, "nano", tmp_path / "not-installed")
+    with pytest.raises(BundleError, match="size 'nano' is not installed"):
+        Analyzer(model="nano")
+    with pytest.raises(BundleError):
+        Analyzer(model="tiny")  # not a size: read as a path, which does not exist
 
 
 def test_tampered_bundle_refused_at_load(fp32_bundle, tmp_path):  # noqa: F811

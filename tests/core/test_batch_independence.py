@@ -1,6 +1,7 @@
 """One answer per ad whatever its batch: run_batch equals run() for every ad of mixed batches of 1,
-2, 7 and 64 ads, label for label and within PROB_TOL on every probability, for an FP32 bundle and
-for the shipped INT8 bundle (whose graph mixes batch items, so the runtime runs it ad by ad)."""
+2, 7 and 64 ads, label for label and within PROB_TOL on every probability, for an FP32 bundle, the
+default bundle and the packaged nano bundle (whose INT8 graph mixes batch items, so the runtime runs
+it ad by ad)."""
 
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 from bundle_fixtures import COLOURS, COPY, ad_png, fp32_bundle, int8_bundle, tiny_artifacts  # noqa: E402, F401
 
 from adfusion_edge import Analyzer  # noqa: E402
-from adfusion_edge.analyzer import DEFAULT_BUNDLE  # noqa: E402
+from adfusion_edge.analyzer import DEFAULT_BUNDLE, MODEL_SIZES  # noqa: E402
 from adfusion_edge.bundle import load_bundle  # noqa: E402
 from adfusion_edge.report import AdReport  # noqa: E402
 
@@ -71,19 +72,27 @@ def test_fp32_bundle_run_batch_equals_run(fp32_bundle):  # noqa: F811
 
 @pytest.fixture(scope="module")
 def shipped():
-    if not (DEFAULT_BUNDLE / "bundle.json").is_file():
-        pytest.skip("no default bundle in this checkout")
-    return Analyzer(DEFAULT_BUNDLE, device="cpu", threads=1, ocr=False)
+    if not (MODEL_SIZES["nano"] / "bundle.json").is_file():
+        pytest.skip("no nano bundle in this checkout")
+    return Analyzer(MODEL_SIZES["nano"], device="cpu", threads=1, ocr=False)
 
 
-def test_shipped_int8_bundle_run_batch_equals_run(shipped):
+def test_default_bundle_run_batch_equals_run():
+    a = Analyzer(DEFAULT_BUNDLE, device="cpu", threads=1, ocr=False)
+    # The default bundle is built to be batch-independent (static INT8 scales or FP32), so a server
+    # that micro-batches gets the batching gain and still one answer per ad.
+    assert a.batch_independent
+    _check(a, seed=40)
+
+
+def test_nano_int8_bundle_run_batch_equals_run(shipped):
     assert shipped.bundle.precision == "int8"
     _check(shipped, seed=20)
 
 
-def test_shipped_int8_graph_mixes_batches_so_the_per_ad_path_matters(shipped):
-    """The check above has teeth: fed as one batch, the shipped graph moves answers."""
-    b = load_bundle(DEFAULT_BUNDLE)
+def test_nano_int8_graph_mixes_batches_so_the_per_ad_path_matters(shipped):
+    """The check above has teeth: fed as one batch, the nano graph moves answers."""
+    b = load_bundle(MODEL_SIZES["nano"])
     assert not b.batch_independent and b.batch_mixing.get("DynamicQuantizeLinear", 0) > 0
     images, texts = mixed_ads(16, seed=3)
     from adfusion_edge.preprocess import prepare_image

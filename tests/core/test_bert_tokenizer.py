@@ -26,13 +26,14 @@ def test_resolve_keeps_paths_and_names_the_packaged_file(tmp_path):
         AdTokenizer(tmp_path / "missing.json", 8)
 
 
-def test_shipped_bundle_keeps_its_own_tokenizer():
-    from adfusion_edge.analyzer import default_bundle
+def test_each_packaged_size_reads_its_own_tokenizer():
+    from adfusion_edge.analyzer import MODEL_SIZES, default_bundle
     from adfusion_edge.bundle import load_bundle
 
-    b = load_bundle(default_bundle())
-    tok = AdTokenizer(b.tokenizer_file, b.preprocess.max_tokens)
-    assert tok.vocab_size != 30522  # the shipped bundle was trained with its corpus vocabulary
+    nano = load_bundle(MODEL_SIZES["nano"])
+    assert AdTokenizer(nano.tokenizer_file, nano.preprocess.max_tokens).vocab_size != 30522  # its corpus vocabulary
+    small = load_bundle(default_bundle())  # MiniLM's static table is indexed by bert-base-uncased ids
+    assert AdTokenizer(small.tokenizer_file, small.preprocess.max_tokens).vocab_size == 30522
 
 
 def test_same_ids_as_minilm_own_tokenizer():

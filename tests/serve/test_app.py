@@ -22,8 +22,9 @@ def test_analyze_matches_the_library_and_the_published_schema(client):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["ok"] and body["schema_version"] == 1 and body["creative_id"] == "c-match" and not body["cached"]
-    assert len(body["bundle"]["sha256"]) == 64 and body["bundle"]["precision"] == "int8"
-    direct = json.loads(Analyzer(device="cpu", threads=1).run(img, text=PIZZA).to_json())
+    lib = Analyzer(device="cpu", threads=1)
+    assert len(body["bundle"]["sha256"]) == 64 and body["bundle"]["precision"] == lib.bundle.precision
+    direct = json.loads(lib.run(img, text=PIZZA).to_json())
     assert _heads(body["report"]) == _heads(direct)
     jsonschema.validate(body, client.get("/v1/schema").json())
     # Server-Timing: the app's own time first (load tests read it), then where it went; the parts
