@@ -1,0 +1,65 @@
+"""Temperature scaling: the fit recovers a known temperature, ECE reads what it should, and a
+calibrated lite_student checkpoint carries its temperatures into the logits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from adfusion_edge.distill.evaluate.calibrate import expected_calibration_error, fit_temperature, nll, write_calibrated
+from adfusion_edge.errors import ConfigError
+
+
+def _sampled(true_t: float, n: int = 4000, k: int = 5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Logits whose labels are drawn from softmax(logits / true_t): the right temperature is true_t."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(0, 3, (n, k))
+    p = np.exp(z / true_t - (z / true_t).max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    y = np.array([rng.choice(k, p=row) for row in p])
+    return z, y
+
+
+@pytest.mark.parametrize("true_t", [0.5, 1.0, 2.5])
+def test_fit_recovers_the_temperature_the_labels_were_drawn_with(true_t):
+    z, y = _sampled(true_t)
+    t = fit_temperature(z, y)
+    assert abs(np.log(t / true_t)) < 0.12, (t, true_t)
+    assert nll(z, y, t) <= nll(z, y, 1.0) + 1e-9
+
+
+def test_ece_is_zero_when_confidence_equals_accuracy_and_large_when_overconfident():
+    y = np.zeros(1000, dtype=int)
+    probs = np.tile([0.7, 0.3], (1000, 1))
+    y[:300] = 1  # the top label (0) is right 70% of the time at confidence 0.7
+    assert expected_calibration_error(probs, y) < 1e-9
+    sure = np.tile([0.99, 0.01], (1000, 1))
+    assert expected_calibration_error(sure, y) == pytest.approx(0.29, abs=1e-6)
+    with pytest.raises(ConfigError):
+        fit_temperature(np.zeros((0, 3)), np.zeros(0, dtype=int))
+
+
+def test_calibrated_checkpoint_divides_the_logits(tmp_path):
+    from adfusion_edge.distill.models.checkpoint import load_model, save_model
+    from adfusion_edge.distill.models.registry import create_model
+    from adfusion_edge.preprocess import PreprocessConfig
+
+    pre = PreprocessConfig(image_size=64, max_tokens=16, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+    torch.manual_seed(0)
+    model = create_model("lite_student", pre, vision_weights="", max_positions=16).eval()
+    save_model(model, tmp_path / "ckpt")
+    out = write_calibrated(tmp_path / "ckpt", tmp_path / "calibrated", {"cta": 2.0, "theme": 0.5})
+    calibrated = load_model(out)
+    assert dict(calibrated.config.temperatures) == {"cta": 2.0, "theme": 0.5}
+    image = torch.randint(0, 256, (2, 64, 64, 3), dtype=torch.uint8)
+    ids = torch.randint(1000, 2000, (2, 16))
+    mask = torch.ones(2, 16, dtype=torch.long)
+    with torch.no_grad():
+        a, b = model(image, ids, mask), calibrated(image, ids, mask)
+    assert torch.allclose(b["cta"], a["cta"] / 2.0, atol=1e-6) and torch.allclose(b["theme"], a["theme"] * 2.0, atol=1e-5)
+    assert torch.equal(a["sentiment"], b["sentiment"])
+    student = create_model("student", PreprocessConfig(image_size=64, max_tokens=16), vocab_size=300, max_positions=16)
+    save_model(student, tmp_path / "plain")
+    with pytest.raises(ConfigError, match="no temperatures"):
+        write_calibrated(tmp_path / "plain", tmp_path / "nope", {"cta": 2.0})
