@@ -7,7 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from adfusion_edge.distill.evaluate.calibrate import expected_calibration_error, fit_temperature, nll, write_calibrated
+from adfusion_edge.distill.evaluate.calibrate import (
+    expected_calibration_error,
+    fit_temperature,
+    nll,
+    write_calibrated,
+)
 from adfusion_edge.errors import ConfigError
 
 
