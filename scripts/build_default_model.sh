@@ -24,6 +24,14 @@ OMP_NUM_THREADS=1 adfusion-edge train --config configs/student_real_v2.yaml --ou
 python3 -m adfusion_edge.distill.evaluate.calibrate --checkpoint runs/student_real_v2 --corpus runs/synth_v1 \
   --rows runs/realtext_v1/pitt_test.jsonl --out runs/student_real_v2_calibrated \
   --report runs/student_real_v2_calibrated.json
-rm -rf adfusion_edge/models/default
+rm -rf runs/bundle_v2_int8 adfusion_edge/models/default
 adfusion-edge export --model runs/student_real_v2_calibrated --format onnx --int8 --calib runs/synth_v1 \
-  --calib-limit 800 --out adfusion_edge/models/default
+  --calib-limit 256 --out runs/bundle_v2_int8 || true
+# Ship INT8 only where it pays and keeps one answer per ad: batch-independent and faster than FP32 in
+# the export's paired race. Otherwise the FP32 bundle (batch-independent by construction) ships.
+if python3 scripts/int8_pays.py runs/bundle_v2_int8; then
+  cp -r runs/bundle_v2_int8 adfusion_edge/models/default
+else
+  adfusion-edge export --model runs/student_real_v2_calibrated --format onnx --no-measure \
+    --out adfusion_edge/models/default
+fi
