@@ -15,6 +15,7 @@ The image is fed in the channel order it arrives in (RGB), as the SDK always has
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import threading
 import time
@@ -35,6 +36,8 @@ from adfusion_edge.ocr.order import (
     token_counter,
 )
 from adfusion_edge.ocr.settings import DEFAULT, OcrSettings
+
+log = logging.getLogger(__name__)
 
 MAX_ASPECT = 50.0  # longest / shortest side beyond which an image is not an ad OCR can read
 
@@ -99,6 +102,7 @@ class OcrEngine:
         self.count_tokens = count_tokens
         self.timeout_s = timeout_s
         self._parts: tuple | None = None
+        self.det_precision: str | None = None  # "int8", "fp32" or "custom" once the models are built
         self._executor = None
         self._lock = threading.Lock()
 
@@ -140,6 +144,20 @@ class OcrEngine:
         }
         if s.rec_model is not None:
             params["Rec.model_path"] = str(s.rec_model)
+        self.det_precision = "fp32"
+        if s.det_model is not None:
+            params["Det.model_path"] = str(s.det_model)
+            self.det_precision = "custom"
+        elif s.det_int8:
+            from adfusion_edge.ocr.int8 import int8_detector
+
+            det8 = int8_detector()
+            if det8 is not None:
+                params["Det.model_path"] = str(det8)
+                self.det_precision = "int8"
+            else:  # slower, reads the same: better than refusing to read
+                log.warning("the shipped INT8 OCR detector is missing or was built from another RapidOCR "
+                            "detector; running the FP32 one")
         try:
             from rapidocr import RapidOCR
             from rapidocr.ch_ppocr_det import TextDetector
@@ -239,11 +257,18 @@ class OcrEngine:
         budget = TokenBudget(budget_n, self.count_tokens, max_misses=s.max_misses)
         kept: list[OcrLine] = []
         done = 0
-        for start in range(0, len(order), step):
+        pending = list(order)
+        while pending:
             if self.timeout_s is not None and time.perf_counter() - t0 > self.timeout_s:
                 raise OcrTimeoutError(f"OCR ran past its {self.timeout_s:g} s limit "
                                       f"({done} of {len(order)} text boxes read)")
-            idx = order[start:start + step]
+            if budget_n is not None and s.long_box_tokens is not None and budget.taken:
+                # On dense pages most of the time went into recognising long body-copy lines that
+                # could no longer fit in the few tokens left; their length shows before reading.
+                pending = [i for i in pending if s.long_box_tokens * _aspect(crops[i]) <= budget.left]
+                if not pending:
+                    break
+            idx, pending = pending[:step], pending[step:]
             txts, scores = self._rec_round(rec, [crops[i] for i in idx])
             done += len(idx)
             for i, txt, score in zip(idx, txts, scores, strict=True):
@@ -281,6 +306,11 @@ class OcrEngine:
 
                     self._executor = ThreadPoolExecutor(self.settings.rec_workers, thread_name_prefix="ocr-rec")
         return self._executor
+
+
+def _aspect(crop: np.ndarray) -> float:
+    """Width / height of a box crop (its length in text heights)."""
+    return crop.shape[1] / max(crop.shape[0], 1)
 
 
 class RapidOCRBounds:
