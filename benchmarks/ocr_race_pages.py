@@ -1,6 +1,6 @@
 """OCR recipe race on images that are not the real-ad dev set: INT8 detector, detector size, recogniser.
 
-    python benchmarks/ocr_race_pages.py [--pages N] [--synth N] [--int8-dir DIR] [--out reports/ocr_race_round4]
+    python benchmarks/ocr_race_pages.py [--round 4|5] [--pages N] [--synth N] [--int8-dir DIR] [--out PREFIX]
 
 Images: text-dense pages rendered by benchmarks/ocr_pages.py (the shape of real print and web ads:
 headline, offer, CTA, body copy, fine print, 600-1,000 px) and AdSynth ``val`` ads at 1,000 px. No
@@ -51,7 +51,7 @@ from adfusion_edge.ocr.settings import ROUND2  # noqa: E402
 AGREEMENT_SLACK = 0.02
 
 
-def candidates(int8_dir: Path) -> dict[str, OcrSettings]:
+def candidates(int8_dir: Path, round_no: int = 4) -> dict[str, OcrSettings]:
     """The default before this round, and the INT8 detector (640 / 576 / 512 px) with the recogniser at
     each box's own width (``rec_width=48``: no padding to 320 px) and boxes too long to fit what is
     left of the budget not recognised (``long_box_tokens`` 0.25 / 0.5, optionally ``max_misses=3``).
@@ -61,6 +61,10 @@ def candidates(int8_dir: Path) -> dict[str, OcrSettings]:
     boxes (3.5x vs 2.7x) and the natural recogniser width (3.7x vs 3.5x; 160 px was slower), and
     that a 736 px detector is slower (2.4x) without reading more.
     """
+    if round_no == 5:  # round 4's winner with the shipped INT8 recogniser (calibrated on other pages)
+        r4 = OcrSettings(det_max_side=512, rec_batch=1, rec_width=48, det_threads=1, rec_threads=1,
+                         det_model=str(int8_dir / "det_int8.onnx"), long_box_tokens=0.5, prioritise=True)
+        return {"round-4 winner": r4, "round-4 winner, int8 rec": replace(r4, rec_model=str(int8_dir / "rec_int8.onnx"))}
     det8 = str(int8_dir / "det_int8.onnx")
     nat = replace(ROUND2, det_model=det8, rec_width=48)  # round 2's winner, the default before this round
     return {
@@ -83,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pages", type=int, default=10)
     ap.add_argument("--synth", type=int, default=6)
     ap.add_argument("--int8-dir", default=None, help="folder with det_int8.onnx (default: the shipped one)")
-    ap.add_argument("--out", default="reports/ocr_race_round4")
+    ap.add_argument("--round", type=int, default=5, choices=(4, 5), help="candidate set (see candidates())")
+    ap.add_argument("--out", default=None, help="default: reports/ocr_race_round<N>")
     a = ap.parse_args(argv)
     load_start = os.getloadavg()
     tok_file = load_bundle(default_bundle()).tokenizer_file
@@ -91,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     from adfusion_edge.ocr import int8
 
     int8_dir = Path(a.int8_dir) if a.int8_dir else int8.MODEL_DIR
-    cands = candidates(int8_dir)
+    cands = candidates(int8_dir, a.round)
+    a.out = a.out or f"reports/ocr_race_round{a.round}"
     engines = {k: OcrEngine(s, token_budget=MODEL_TOKENS, count_tokens=count) for k, s in cands.items()}
     calls = {"legacy": legacy_engine(), **{k: _text_of(e) for k, e in engines.items()}}
     ads = [("page", i, img, key) for i, img, _, key in dense_pages(a.pages)]
@@ -134,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
            "rule": rule, "winner": winner, "load_avg_start": load_start, "load_avg_end": load_end, "rows": rows}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out + ".json").write_text(json.dumps(out, indent=1))
-    lines = [f"# OCR recipe race, round 4 ({a.pages} rendered text-dense pages + {a.synth} AdSynth val ads at "
+    lines = [f"# OCR recipe race, round {a.round} ({a.pages} rendered text-dense pages + {a.synth} AdSynth val ads at "
              f"1,000 px; no dev image; token budget {MODEL_TOKENS}; one interleaved run)", "",
              f"Load average (1/5/15 min) at the start {load_start[0]:.2f} / {load_start[1]:.2f} / {load_start[2]:.2f}, "
              f"at the end {load_end[0]:.2f} / {load_end[1]:.2f} / {load_end[2]:.2f} (2 cores).", "",

@@ -102,7 +102,9 @@ class OcrEngine:
         self.count_tokens = count_tokens
         self.timeout_s = timeout_s
         self._parts: tuple | None = None
-        self.det_precision: str | None = None  # "int8", "fp32" or "custom" once the models are built
+        # "int8", "fp32" or "custom" once the models are built
+        self.det_precision: str | None = None
+        self.rec_precision: str | None = None
         self._executor = None
         self._lock = threading.Lock()
 
@@ -142,22 +144,8 @@ class OcrEngine:
             "Rec.rec_img_shape": [3, 48, s.rec_width],
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
         }
-        if s.rec_model is not None:
-            params["Rec.model_path"] = str(s.rec_model)
-        self.det_precision = "fp32"
-        if s.det_model is not None:
-            params["Det.model_path"] = str(s.det_model)
-            self.det_precision = "custom"
-        elif s.det_int8:
-            from adfusion_edge.ocr.int8 import int8_detector
-
-            det8 = int8_detector()
-            if det8 is not None:
-                params["Det.model_path"] = str(det8)
-                self.det_precision = "int8"
-            else:  # slower, reads the same: better than refusing to read
-                log.warning("the shipped INT8 OCR detector is missing or was built from another RapidOCR "
-                            "detector; running the FP32 one")
+        self.det_precision, self.rec_precision = self._model_path(params, "det", s.det_model, s.det_int8), \
+            self._model_path(params, "rec", s.rec_model, s.rec_int8)
         try:
             from rapidocr import RapidOCR
             from rapidocr.ch_ppocr_det import TextDetector
@@ -177,6 +165,25 @@ class OcrEngine:
             return TextDetector(part_cfg("Det", s.det_threads)), TextRecognizer(rec_cfg)
         except Exception as e:  # ImportError, missing model files, ORT load errors
             raise OcrError(f"cannot initialise RapidOCR: {e}") from None
+
+    @staticmethod
+    def _model_path(params: dict, part: str, path: str | None, int8: bool) -> str:
+        """Point RapidOCR's ``part`` at ``path`` or the shipped INT8 copy; returns the precision run."""
+        key = {"det": "Det.model_path", "rec": "Rec.model_path"}[part]
+        if path is not None:
+            params[key] = str(path)
+            return "custom"
+        if not int8:
+            return "fp32"
+        from adfusion_edge.ocr.int8 import int8_model
+
+        p = int8_model(part)
+        if p is None:  # slower, reads the same: better than refusing to read
+            log.warning("the shipped INT8 OCR %s model is missing or was built from another RapidOCR model; "
+                        "running the FP32 one", part)
+            return "fp32"
+        params[key] = str(p)
+        return "int8"
 
     def warmup(self) -> float:
         """Create the models and run one small inference (detector + recogniser).

@@ -1,18 +1,20 @@
-"""The INT8 copy of RapidOCR's text detector that the SDK ships, and how it is built.
+"""INT8 copies of RapidOCR's text detector and recogniser that the SDK ships, and how they are built.
 
-On real ads the detector (PP-OCRv6 small, a convolutional DB net at 640 px) is about half of the
-OCR time. Static INT8 quantization (QDQ: per-channel INT8 weights, UINT8 activations, MinMax
-calibration) of its Conv layers runs on the CPU's integer dot-product units (AVX-512 VNNI / AVX-VNNI
-here) and is about 3x faster at the same input size, with a probability map that differs from the
-FP32 one by about 0.002 on average (benchmarks/ocr_race_pages.py, reports/ocr_race_round4.md).
+On real ads the detector (PP-OCRv6 small, a convolutional DB net) was about 40 % of the OCR time and
+the recogniser (an SVTR-style net, convolutions + attention MatMuls) the rest. Static INT8
+quantization (QDQ: per-channel INT8 weights, UINT8 activations, MinMax calibration) runs them on
+the CPU's integer dot-product units (AVX-512 VNNI / AVX-VNNI here): the detector about 3x faster
+at the same input size, with a probability map that differs from the FP32 one by about 0.002 on
+average; the recogniser about 1.6x faster (Conv and MatMul quantized). Which of them the default
+runs was decided by the OCR race (adfusion_edge/ocr/settings.py).
 
-The file is built once by :func:`build_int8_detector` (``python benchmarks/ocr_build_int8.py``)
-from calibration images that are not the real-ad dev set (text-dense pages rendered by the
-benchmark and AdSynth ads), and shipped in ``adfusion_edge/ocr/models/`` beside a JSON note of the
-FP32 source file's SHA-256. Building needs the ``onnx`` package (the ``export`` extra); using the
-shipped file needs only ONNX Runtime. :func:`int8_detector` hands the file out only while the FP32
-detector installed with RapidOCR is the one it was quantized from: after a RapidOCR upgrade that
-changes the detector, the engine falls back to that FP32 detector rather than run a stale copy.
+The files are built once by :func:`build_int8` (``python benchmarks/ocr_build_int8.py``) from
+calibration images that are not the real-ad dev set (text-dense pages rendered by the benchmark
+and AdSynth train ads), and shipped in ``adfusion_edge/ocr/models/``, each beside a JSON note of
+its FP32 source file's SHA-256. Building needs the ``onnx`` package (the ``export`` extra); using a
+shipped file needs only ONNX Runtime. :func:`int8_model` hands a file out only while the FP32 model
+installed with RapidOCR is the one it was quantized from: after a RapidOCR upgrade that changes a
+model, the engine falls back to that FP32 model rather than run a stale copy.
 """
 
 from __future__ import annotations
@@ -28,24 +30,33 @@ import numpy as np
 from adfusion_edge.errors import OcrError
 
 MODEL_DIR = Path(__file__).resolve().parent / "models"
-DET_FILE = "det_int8.onnx"
-NOTE_FILE = "det_int8.json"
-FP32_DET_NAME = "PP-OCRv6_det_small.onnx"
+# part -> (RapidOCR's FP32 file, the INT8 file's stem here, the ops quantized)
+PARTS = {"det": ("PP-OCRv6_det_small.onnx", "det_int8", ("Conv",)),
+         "rec": ("PP-OCRv6_rec_small.onnx", "rec_int8", ("Conv", "MatMul"))}
+DET_FILE, NOTE_FILE = "det_int8.onnx", "det_int8.json"
+REC_FILE, REC_NOTE_FILE = "rec_int8.onnx", "rec_int8.json"
 
 
-def fp32_detector() -> Path:
-    """RapidOCR's shipped FP32 detector file.
+def _part(part: str) -> tuple[str, str, tuple[str, ...]]:
+    if part not in PARTS:
+        raise OcrError(f"unknown OCR model part {part!r}; expected one of {sorted(PARTS)}")
+    return PARTS[part]
+
+
+def fp32_model(part: str) -> Path:
+    """RapidOCR's shipped FP32 model file of ``part`` ("det" or "rec").
 
     Raises:
-        OcrError: RapidOCR or its detector file is missing.
+        OcrError: unknown part, or RapidOCR or its model file is missing.
     """
+    name = _part(part)[0]
     try:
         import rapidocr
     except ImportError as e:
         raise OcrError(f"rapidocr is not installed: {e}") from None
-    p = Path(rapidocr.__file__).resolve().parent / "models" / FP32_DET_NAME
+    p = Path(rapidocr.__file__).resolve().parent / "models" / name
     if not p.is_file():
-        raise OcrError(f"RapidOCR's detector {p} is missing")
+        raise OcrError(f"RapidOCR's model {p} is missing")
     return p
 
 
@@ -58,42 +69,77 @@ def sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def int8_detector(model_dir: str | Path | None = None) -> Path | None:
-    """The shipped INT8 detector, or None where it is absent or was built from another FP32 file.
+def int8_model(part: str, model_dir: str | Path | None = None) -> Path | None:
+    """The shipped INT8 copy of ``part``, or None where it is absent or was built from another FP32 file.
 
     Args:
-        model_dir: Folder holding ``det_int8.onnx`` and its note (None: ``MODEL_DIR``).
+        part: "det" (detector) or "rec" (recogniser).
+        model_dir: Folder holding ``<part>_int8.onnx`` and its note (None: ``MODEL_DIR``).
+
+    Raises:
+        OcrError: unknown part.
     """
+    stem = _part(part)[1]
     d = Path(model_dir) if model_dir is not None else MODEL_DIR
-    det, note = d / DET_FILE, d / NOTE_FILE
-    if not det.is_file() or not note.is_file():
+    model, note = d / f"{stem}.onnx", d / f"{stem}.json"
+    if not model.is_file() or not note.is_file():
         return None
     try:
         meta = json.loads(note.read_text())
-        return det if meta.get("source_sha256") == sha256(fp32_detector()) else None
-    except (OSError, ValueError, OcrError):
+        return model if meta.get("source_sha256") == sha256(fp32_model(part)) else None
+    except (OSError, ValueError, AttributeError, OcrError):
         return None
 
 
-def build_int8_detector(images: Iterable[np.ndarray], out_dir: str | Path = MODEL_DIR,
-                        sides: tuple[int, ...] = (640,), note: str = "") -> Path:
-    """Quantize RapidOCR's FP32 detector to INT8 (static QDQ) with ``images`` as calibration data.
+def int8_detector(model_dir: str | Path | None = None) -> Path | None:
+    """The shipped INT8 detector (see :func:`int8_model`)."""
+    return int8_model("det", model_dir)
 
-    Each image is prepared as the detector's own pre-processing does (scaled so its longest side is
-    each of ``sides``, normalised), so the activation ranges are those the engine will feed.
+
+def _det_feeds(images: list[np.ndarray], sides: tuple[int, ...]) -> list[np.ndarray]:
+    from rapidocr.ch_ppocr_det.utils import DetPreProcess
+
+    # DetPreProcess with the detector's own mean / std (RapidOCR's config.yaml).
+    feeds = [DetPreProcess(side, "max", [0.5, 0.5, 0.5], [0.5, 0.5, 0.5])(np.ascontiguousarray(img))
+             for img in images for side in sides]
+    return [f for f in feeds if f is not None]
+
+
+def _rec_feeds(images: list[np.ndarray], max_crops: int) -> list[np.ndarray]:
+    """Box crops found by the FP32 detector, each at its own width, as the engine feeds them."""
+    from adfusion_edge.ocr.engine import OcrEngine
+    from adfusion_edge.ocr.settings import OcrSettings
+
+    eng = OcrEngine(OcrSettings(rec_batch=1, rec_width=48), threads=1)
+    det, rec = eng._models()
+    crops = [c for img in images for c in eng._detect(det, np.ascontiguousarray(img))[1]]
+    step = max(1, len(crops) // max(max_crops, 1))
+    return [rec.resize_norm_img(c, max(c.shape[1] / max(c.shape[0], 1), 1.0))[None] for c in crops[::step][:max_crops]]
+
+
+def build_int8(part: str, images: Iterable[np.ndarray], out_dir: str | Path = MODEL_DIR,
+               sides: tuple[int, ...] = (640,), max_crops: int = 64, note: str = "") -> Path:
+    """Quantize RapidOCR's FP32 ``part`` to INT8 (static QDQ) with ``images`` as calibration data.
+
+    Detector: each image prepared as the detector's own pre-processing does at each of ``sides``
+    (longest side). Recogniser: up to ``max_crops`` text boxes the FP32 detector finds in the
+    images, each at its own width. So the activation ranges are those the engine will feed.
 
     Args:
+        part: "det" or "rec".
         images: RGB uint8 calibration images (never the real-ad dev set).
-        out_dir: Where ``det_int8.onnx`` and its ``det_int8.json`` note are written.
-        sides: Detector input sizes (longest side) to calibrate at.
+        out_dir: Where ``<part>_int8.onnx`` and its ``<part>_int8.json`` note are written.
+        sides: Detector input sizes to calibrate at (detector only).
+        max_crops: Calibration crops (recogniser only).
         note: Free text saved in the note (what the calibration images were).
 
     Returns:
-        Path of the INT8 detector.
+        Path of the INT8 model.
 
     Raises:
-        OcrError: ``onnx`` is missing, no calibration image was given, or quantization failed.
+        OcrError: unknown part, ``onnx`` is missing, no calibration input, or quantization failed.
     """
+    _name, stem, ops = _part(part)
     try:
         import onnx
         from onnx import version_converter
@@ -105,16 +151,12 @@ def build_int8_detector(images: Iterable[np.ndarray], out_dir: str | Path = MODE
             quantize_static,
         )
         from onnxruntime.quantization.shape_inference import quant_pre_process
-        from rapidocr.ch_ppocr_det.utils import DetPreProcess
     except ImportError as e:
-        raise OcrError(f"building the INT8 detector needs onnx (pip install 'adfusion-edge[export]'): {e}") from None
-
-    # DetPreProcess's own mean / std (RapidOCR's config.yaml for the detector).
-    feeds = [DetPreProcess(side, "max", [0.5, 0.5, 0.5], [0.5, 0.5, 0.5])(np.ascontiguousarray(img))
-             for img in images for side in sides]
-    feeds = [f for f in feeds if f is not None]
+        raise OcrError(f"building an INT8 OCR model needs onnx (pip install 'adfusion-edge[export]'): {e}") from None
+    images = list(images)
+    feeds = (_det_feeds(images, sides) if part == "det" else _rec_feeds(images, max_crops)) if images else []
     if not feeds:
-        raise OcrError("no calibration image for the INT8 detector")
+        raise OcrError(f"no calibration input for the INT8 {part} model")
 
     class _Reader(CalibrationDataReader):
         def __init__(self):
@@ -123,23 +165,32 @@ def build_int8_detector(images: Iterable[np.ndarray], out_dir: str | Path = MODE
         def get_next(self):
             return next(self._it, None)
 
-    src = fp32_detector()
+    src = fp32_model(part)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    dst = out / f"{stem}.onnx"
     try:
-        with tempfile.TemporaryDirectory(prefix="adfusion_det_int8_") as tmp:
-            # The shipped model is opset 11; per-channel QDQ (DequantizeLinear's axis) needs 13.
+        with tempfile.TemporaryDirectory(prefix=f"adfusion_{stem}_") as tmp:
+            # The shipped models are opset 11; per-channel QDQ (DequantizeLinear's axis) needs 13.
             op13 = str(Path(tmp) / "op13.onnx")
             onnx.save(version_converter.convert_version(onnx.load(str(src)), 13), op13)
             pre = str(Path(tmp) / "pre.onnx")
             quant_pre_process(op13, pre, skip_symbolic_shape=True)
-            quantize_static(pre, str(out / DET_FILE), _Reader(), quant_format=QuantFormat.QDQ,
+            quantize_static(pre, str(dst), _Reader(), quant_format=QuantFormat.QDQ,
                             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
-                            calibrate_method=CalibrationMethod.MinMax, op_types_to_quantize=["Conv"])
+                            calibrate_method=CalibrationMethod.MinMax, op_types_to_quantize=list(ops))
     except Exception as e:  # ORT quantization / onnx errors
-        raise OcrError(f"INT8 detector quantization failed: {type(e).__name__}: {e}") from None
-    (out / NOTE_FILE).write_text(json.dumps({
-        "source": FP32_DET_NAME, "source_sha256": sha256(src), "int8_sha256": sha256(out / DET_FILE),
-        "method": "onnxruntime quantize_static, QDQ, per-channel INT8 weights, UINT8 activations, MinMax, Conv only",
-        "calibration_inputs": len(feeds), "sides": list(sides), "note": note}, indent=1) + "\n")
-    return out / DET_FILE
+        raise OcrError(f"INT8 {part} quantization failed: {type(e).__name__}: {e}") from None
+    (out / f"{stem}.json").write_text(json.dumps({
+        "source": src.name, "source_sha256": sha256(src), "int8_sha256": sha256(dst),
+        "method": ("onnxruntime quantize_static, QDQ, per-channel INT8 weights, UINT8 activations, MinMax, "
+                   f"ops {', '.join(ops)}"),
+        "calibration_inputs": len(feeds), "sides": list(sides) if part == "det" else None, "note": note},
+        indent=1) + "\n")
+    return dst
+
+
+def build_int8_detector(images: Iterable[np.ndarray], out_dir: str | Path = MODEL_DIR,
+                        sides: tuple[int, ...] = (640,), note: str = "") -> Path:
+    """The INT8 detector (see :func:`build_int8`)."""
+    return build_int8("det", images, out_dir, sides=sides, note=note)

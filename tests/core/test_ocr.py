@@ -150,14 +150,17 @@ def test_long_boxes_that_cannot_fit_what_is_left_are_not_recognised():
         OcrSettings(long_box_tokens=0.0)
 
 
-def test_shipped_int8_detector_matches_the_installed_fp32_one_and_reads():
+def test_shipped_int8_models_match_the_installed_fp32_ones_and_read():
     from adfusion_edge.ocr import int8
 
-    path = int8.int8_detector()
-    assert path is not None and path.name == int8.DET_FILE  # shipped, and built from this RapidOCR's detector
-    e = OcrEngine(OcrSettings(det_int8=True, rec_batch=1), threads=1, token_budget=3)
-    assert e.read(poster()).text == HEADLINE and e.det_precision == "int8"
-    assert DEFAULT.det_int8  # the default runs it
+    for part, name in (("det", int8.DET_FILE), ("rec", int8.REC_FILE)):
+        path = int8.int8_model(part)
+        assert path is not None and path.name == name  # shipped, and built from this RapidOCR's model
+    e = OcrEngine(OcrSettings(det_int8=True, rec_int8=True, rec_batch=1, rec_width=48), threads=1, token_budget=3)
+    assert e.read(poster()).text == HEADLINE and (e.det_precision, e.rec_precision) == ("int8", "int8")
+    assert DEFAULT.det_int8  # the default runs the INT8 detector
+    with pytest.raises(OcrError, match="unknown"):
+        int8.int8_model("cls")
 
 
 def test_stale_or_missing_int8_detector_falls_back_to_fp32(tmp_path, monkeypatch):
