@@ -23,7 +23,7 @@ def ocr_section(rows: list[dict[str, Any]], cold: list[dict[str, Any]]) -> str:
     """Markdown for the ``kind == "ocr_real"`` rows (one per image set) and the cold-start row."""
     head = ("## OCR on real ads\n\n"
             "Legacy engine (every box, detector 640 px) vs the shipped one (most prominent text first, "
-            "up to the model's 54 word pieces; settings from benchmarks/ocr_race_pages.py, round 4, chosen "
+            "up to the model's 54 word pieces; settings from benchmarks/ocr_race_pages.py, rounds 4-5, chosen "
             "on rendered pages and AdSynth ads, not on these dev images), interleaved ad by ad in this run. Speed = total legacy time / total shipped time over the same ads. Recall = "
             "share of the labelled words the engine reads (dev labels are only reported, never tuned on).\n\n")
     if not rows:

@@ -9,14 +9,17 @@ text that matters each engine reads:
   with a digit and a currency sign, ``%`` or a price word, on ads labelled with a monetary
   mention) and of its CTA strings (segments holding a CTA phrase of the schema, on ads labelled
   with a CTA). These labels are read here only to *report*: the engine settings were chosen by
-  benchmarks/ocr_race.py without them.
+  benchmarks/ocr_race_pages.py (rounds 4-5) on rendered pages and AdSynth ads, without these
+  images (earlier rounds, benchmarks/ocr_race.py, timed their pixels, never their labels).
 * AdSynth: recall of the printed words.
 
 The shipped engine reads the model's token budget (54 word pieces) most prominent text first;
 the legacy engine reads every box, but the model only sees its first 54 word pieces (reading
 order), so legacy recall is reported twice: of everything it reads, and of the part within the
 model's window (``legacy_window``), which is what reached the heads. Cold start: a fresh process times ``Analyzer(warmup=True)``,
-its first ``run()`` and warm ones (and the same without warm-up).
+its first ``run()`` and warm ones (and the same without warm-up). Every figure carries the
+1-minute load average at its start and end (``load_avg_start`` / ``load_avg_end``): the machine is
+shared, so compare legacy and shipped only within one run.
 
     python3 -m pytest benchmarks/test_bench_ocr_real.py --benchmark-enable -s
 """
@@ -150,7 +153,7 @@ def test_ocr_real_ads(benchmark, engines, quick: bool) -> None:
             info[f"{k}_recall_{field}"] = None if r is None else round(r, 4)
     info.update(ads=len(imgs), ads_with_monetary_strings=sum(bool(w) for w in want["monetary"]),
                 ads_with_cta_strings=sum(bool(w) for w in want["cta"]), load_avg_start=load0, load_avg_end=load1,
-                new_det_precision=new.det_precision)
+                new_det_precision=new.det_precision, new_rec_precision=new.rec_precision)
     record(benchmark, 1, suite="ocr", kind="ocr_real", stage="OCR real-ad dev images", images="real-ad dev",
            note=f"{len(imgs)} dev ads, legacy vs shipped interleaved", **info)
     print("\nOCR real-ad dev:", json.dumps(info))
