@@ -30,14 +30,14 @@ import numpy as np
 from adfusion_edge.errors import OcrError
 
 MODEL_DIR = Path(__file__).resolve().parent / "models"
-# part -> (RapidOCR's FP32 file, the INT8 file's stem here, the ops quantized)
-PARTS = {"det": ("PP-OCRv6_det_small.onnx", "det_int8", ("Conv",)),
-         "rec": ("PP-OCRv6_rec_small.onnx", "rec_int8", ("Conv", "MatMul"))}
 DET_FILE, NOTE_FILE = "det_int8.onnx", "det_int8.json"
 REC_FILE, REC_NOTE_FILE = "rec_int8.onnx", "rec_int8.json"
+# part -> (RapidOCR's FP32 file, the INT8 file here, its note, the ops quantized)
+PARTS = {"det": ("PP-OCRv6_det_small.onnx", DET_FILE, NOTE_FILE, ("Conv",)),
+         "rec": ("PP-OCRv6_rec_small.onnx", REC_FILE, REC_NOTE_FILE, ("Conv", "MatMul"))}
 
 
-def _part(part: str) -> tuple[str, str, tuple[str, ...]]:
+def _part(part: str) -> tuple[str, str, str, tuple[str, ...]]:
     if part not in PARTS:
         raise OcrError(f"unknown OCR model part {part!r}; expected one of {sorted(PARTS)}")
     return PARTS[part]
@@ -79,9 +79,9 @@ def int8_model(part: str, model_dir: str | Path | None = None) -> Path | None:
     Raises:
         OcrError: unknown part.
     """
-    stem = _part(part)[1]
+    _name, model_file, note_file, _ops = _part(part)
     d = Path(model_dir) if model_dir is not None else MODEL_DIR
-    model, note = d / f"{stem}.onnx", d / f"{stem}.json"
+    model, note = d / model_file, d / note_file
     if not model.is_file() or not note.is_file():
         return None
     try:
@@ -139,7 +139,7 @@ def build_int8(part: str, images: Iterable[np.ndarray], out_dir: str | Path = MO
     Raises:
         OcrError: unknown part, ``onnx`` is missing, no calibration input, or quantization failed.
     """
-    _name, stem, ops = _part(part)
+    _name, model_file, note_file, ops = _part(part)
     try:
         import onnx
         from onnx import version_converter
@@ -168,9 +168,9 @@ def build_int8(part: str, images: Iterable[np.ndarray], out_dir: str | Path = MO
     src = fp32_model(part)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    dst = out / f"{stem}.onnx"
+    dst = out / model_file
     try:
-        with tempfile.TemporaryDirectory(prefix=f"adfusion_{stem}_") as tmp:
+        with tempfile.TemporaryDirectory(prefix=f"adfusion_{part}_int8_") as tmp:
             # The shipped models are opset 11; per-channel QDQ (DequantizeLinear's axis) needs 13.
             op13 = str(Path(tmp) / "op13.onnx")
             onnx.save(version_converter.convert_version(onnx.load(str(src)), 13), op13)
@@ -181,7 +181,7 @@ def build_int8(part: str, images: Iterable[np.ndarray], out_dir: str | Path = MO
                             calibrate_method=CalibrationMethod.MinMax, op_types_to_quantize=list(ops))
     except Exception as e:  # ORT quantization / onnx errors
         raise OcrError(f"INT8 {part} quantization failed: {type(e).__name__}: {e}") from None
-    (out / f"{stem}.json").write_text(json.dumps({
+    (out / note_file).write_text(json.dumps({
         "source": src.name, "source_sha256": sha256(src), "int8_sha256": sha256(dst),
         "method": ("onnxruntime quantize_static, QDQ, per-channel INT8 weights, UINT8 activations, MinMax, "
                    f"ops {', '.join(ops)}"),
