@@ -177,9 +177,14 @@ def test_stale_or_missing_int8_detector_falls_back_to_fp32(tmp_path, monkeypatch
     assert e.read(poster()).text == HEADLINE and e.det_precision == "fp32"
 
 
-def test_int8_build_without_calibration_images_is_a_typed_error(tmp_path):
-    from adfusion_edge.ocr import int8
-
+def test_int8_build_without_calibration_images_or_of_an_unknown_part_is_a_typed_error(tmp_path):
     pytest.importorskip("onnx")
-    with pytest.raises(OcrError, match="calibration"):
-        int8.build_int8_detector([], tmp_path)
+    sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))  # the builder is a script, not installed
+    from ocr_build_int8 import build_int8
+
+    for part in ("det", "rec"):
+        with pytest.raises(OcrError, match="calibration"):
+            build_int8(part, [], tmp_path)
+    with pytest.raises(OcrError, match="unknown"):
+        build_int8("cls", [np.zeros((64, 64, 3), np.uint8)], tmp_path)
+    assert not list(tmp_path.iterdir())  # nothing half-written
