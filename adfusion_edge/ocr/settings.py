@@ -126,9 +126,10 @@ ROUND2 = OcrSettings(det_max_side=640, rec_batch=1, rec_width=320, det_threads=1
 #   * the recogniser at each box's own width (rec_width 48: no padding to 320 px): 3.7x vs 3.5x;
 #     160 px was slower; a 736 px detector was slower (2.4x) and read no more;
 #   * the 512 px detector: 8.2x vs 6.5x at 640 px, agreement 58.2 % vs 59.1 %.
-# In pass 1 an INT8 recogniser calibrated on crops of the race's own AdSynth split lost a key word
-# (99.2 % vs 100 %); stopping after three misses in a row (max_misses=3) was fastest in pass 2
-# (10.5x) but fell 2.6 points below the best agreement.
+# In an exploratory pass 0 (reports/ocr_race_round4_pass0.md) an INT8 recogniser calibrated on crops
+# of the race's own AdSynth split lost a key word (99.2 % vs 100 %), and two detector threads were
+# slower than one under load (2.4x vs 2.9x). Stopping after three misses in a row (max_misses=3) was
+# fastest in pass 2 (10.5x) but fell 2.6 points below the best agreement.
 ROUND4 = OcrSettings(det_max_side=512, rec_batch=1, rec_width=48, det_threads=1, rec_threads=1, det_int8=True,
                      long_box_tokens=0.5, prioritise=True)
 
@@ -137,6 +138,6 @@ ROUND4 = OcrSettings(det_max_side=512, rec_batch=1, rec_width=48, det_threads=1,
 # crops of other rendered pages and AdSynth train ads): 6.2x the legacy engine vs 5.6x for round 4's
 # winner in the same run, same agreement (58.2 %) and key recall (100 %). In a side check, a copy built
 # the same way read 98.1 % of the FP32 recogniser's words on crops of race pages (86 % of boxes
-# character for character), 1.6x faster per box in isolation. Re-run the race on the machine you deploy to; figures
-# compare only within one run.
+# character for character), 1.6x faster per box in isolation. Re-run the race on the machine you
+# deploy to; figures compare only within one run.
 DEFAULT = replace(ROUND4, rec_int8=True)
