@@ -138,6 +138,11 @@ ROUND4 = OcrSettings(det_max_side=512, rec_batch=1, rec_width=48, det_threads=1,
 # crops of other rendered pages and AdSynth train ads): 6.2x the legacy engine vs 5.6x for round 4's
 # winner in the same run, same agreement (58.2 %) and key recall (100 %). In a side check, a copy built
 # the same way read 98.1 % of the FP32 recogniser's words on crops of race pages (86 % of boxes
-# character for character), 1.6x faster per box in isolation. Re-run the race on the machine you
-# deploy to; figures compare only within one run.
+# character for character), 1.6x faster per box in isolation.
+# On the real-ad dev images (benchmarks/test_bench_ocr_real.py, reports/ocr_real.md; reported there,
+# never used to choose): p50 102 ms / p95 217 ms vs 218 / 1,102 ms for the legacy engine in the same
+# run, 3.7x in total, 2.6x at the median ad, quiet machine (load 1.5-1.8). Under load (4.5-6.1):
+# 190 / 405 ms vs 1,035 / 3,952 ms, 8.4x (reports/ocr_real_loaded.md). Recall within the model's
+# window: text hints 49.7 % (legacy 48.1 %), monetary 35.0 % (31.4 %), CTA 50 % (50 %). Re-run the
+# race on the machine you deploy to; figures compare only within one run.
 DEFAULT = replace(ROUND4, rec_int8=True)
