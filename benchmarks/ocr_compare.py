@@ -84,6 +84,20 @@ def legacy_engine(threads: int | None = None) -> Callable[[np.ndarray], str]:
     return read
 
 
+def model_window(tokenizer_file: str) -> Callable[[str], str]:
+    """text -> its prefix the model reads (the first MODEL_TOKENS word pieces, as the tokenizer truncates)."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(tokenizer_file))
+    tok.no_truncation()
+
+    def cut(text: str) -> str:
+        offs = tok.encode(text, add_special_tokens=False).offsets
+        return text if len(offs) <= MODEL_TOKENS else text[: offs[MODEL_TOKENS - 1][1]]
+
+    return cut
+
+
 def words(text: str) -> list[str]:
     """Lower-cased word tokens (letters/digits, keeping 50%, 4.99, don't together)."""
     return [w.lower() for w in WORD.findall(text or "")]

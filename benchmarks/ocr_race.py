@@ -62,10 +62,10 @@ def candidates(int8_path: str, round_no: int) -> dict[str, OcrSettings]:
     base = OcrSettings(det_threads=2, rec_threads=2, prioritise=True)
     nat = replace(base, rec_width=48, rec_batch=1)  # each box at its own width, no padding
     if round_no == 3:
-        from adfusion_edge.ocr import DEFAULT
+        from adfusion_edge.ocr.settings import ROUND2
 
-        return {"reference settings + budget": replace(REFERENCE, prioritise=True), "round-2 winner": DEFAULT,
-                "round-2 winner, stop after 3 misses": replace(DEFAULT, max_misses=3)}
+        return {"reference settings + budget": replace(REFERENCE, prioritise=True), "round-2 winner": ROUND2,
+                "round-2 winner, stop after 3 misses": replace(ROUND2, max_misses=3)}
     if round_no == 2:
         one = replace(base, rec_batch=1, det_threads=1, rec_threads=1)
         return {

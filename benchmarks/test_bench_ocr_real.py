@@ -9,14 +9,17 @@ text that matters each engine reads:
   with a digit and a currency sign, ``%`` or a price word, on ads labelled with a monetary
   mention) and of its CTA strings (segments holding a CTA phrase of the schema, on ads labelled
   with a CTA). These labels are read here only to *report*: the engine settings were chosen by
-  benchmarks/ocr_race.py without them.
+  benchmarks/ocr_race_pages.py (rounds 4-5) on rendered pages and AdSynth ads, without these
+  images (earlier rounds, benchmarks/ocr_race.py, timed their pixels, never their labels).
 * AdSynth: recall of the printed words.
 
 The shipped engine reads the model's token budget (54 word pieces) most prominent text first;
 the legacy engine reads every box, but the model only sees its first 54 word pieces (reading
 order), so legacy recall is reported twice: of everything it reads, and of the part within the
 model's window (``legacy_window``), which is what reached the heads. Cold start: a fresh process times ``Analyzer(warmup=True)``,
-its first ``run()`` and warm ones (and the same without warm-up).
+its first ``run()`` and warm ones (and the same without warm-up). Every figure carries the
+1-minute load average at its start and end (``load_avg_start`` / ``load_avg_end``): the machine is
+shared, so compare legacy and shipped only within one run.
 
     python3 -m pytest benchmarks/test_bench_ocr_real.py --benchmark-enable -s
 """
@@ -24,6 +27,7 @@ its first ``run()`` and warm ones (and the same without warm-up).
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -37,6 +41,7 @@ from ocr_compare import (
     dev_images,
     dev_labels,
     legacy_engine,
+    model_window,
     percentile,
     timed,
     words,
@@ -65,16 +70,12 @@ def key_strings(label: dict, ctas: list[str]) -> tuple[list[str], list[str]]:
 
 def _window():
     """text -> its prefix the model reads (the first MODEL_TOKENS word pieces, as the tokenizer truncates)."""
-    from tokenizers import Tokenizer
+    return model_window(str(load_bundle(default_bundle()).tokenizer_file))
 
-    tok = Tokenizer.from_file(str(load_bundle(default_bundle()).tokenizer_file))
-    tok.no_truncation()
 
-    def cut(text: str) -> str:
-        offs = tok.encode(text, add_special_tokens=False).offsets
-        return text if len(offs) <= MODEL_TOKENS else text[: offs[MODEL_TOKENS - 1][1]]
-
-    return cut
+def _load() -> list[float]:
+    """1 / 5 / 15-minute load average: the machine is shared, so every figure carries it."""
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def _shipped_engine():
@@ -132,7 +133,9 @@ def test_ocr_real_ads(benchmark, engines, quick: bool) -> None:
     legacy, new = engines
     imgs = dev_images(3 if quick else None)
     labels = dev_labels()
+    load0 = _load()
     res = benchmark.pedantic(_compare, args=([a for _, a in imgs], legacy, new), rounds=1, iterations=1)
+    load1 = _load()
     cut = _window()
     res["texts"]["legacy_window"] = [cut(t) for t in res["texts"]["legacy"]]
     ctas = cta_phrases()
@@ -149,7 +152,8 @@ def test_ocr_real_ads(benchmark, engines, quick: bool) -> None:
             r = _recall(res["texts"][k], wanted)
             info[f"{k}_recall_{field}"] = None if r is None else round(r, 4)
     info.update(ads=len(imgs), ads_with_monetary_strings=sum(bool(w) for w in want["monetary"]),
-                ads_with_cta_strings=sum(bool(w) for w in want["cta"]))
+                ads_with_cta_strings=sum(bool(w) for w in want["cta"]), load_avg_start=load0, load_avg_end=load1,
+                new_det_precision=new.det_precision, new_rec_precision=new.rec_precision)
     record(benchmark, 1, suite="ocr", kind="ocr_real", stage="OCR real-ad dev images", images="real-ad dev",
            note=f"{len(imgs)} dev ads, legacy vs shipped interleaved", **info)
     print("\nOCR real-ad dev:", json.dumps(info))
@@ -159,8 +163,10 @@ def test_ocr_real_ads(benchmark, engines, quick: bool) -> None:
 def test_ocr_adsynth(benchmark, engines, quick: bool) -> None:
     legacy, new = engines
     ads = adsynth_ads("test", 2 if quick else 24)
+    load0 = _load()
     res = benchmark.pedantic(_compare, args=([a for _, a, _ in ads], legacy, new), rounds=1, iterations=1)
     info = _summary(res)
+    info.update(load_avg_start=load0, load_avg_end=_load())
     for k in ("legacy", "new"):
         info[f"{k}_recall_printed"] = round(_recall(res["texts"][k], [words(t) for _, _, t in ads]) or 0.0, 4)
     info["ads"] = len(ads)
@@ -200,13 +206,15 @@ def test_ocr_cold_start(benchmark, quick: bool, tmp_path) -> None:
                                  text=True, check=True, timeout=300)
             runs[warm] = json.loads(out.stdout.strip().splitlines()[-1])
 
+    load0 = _load()
     benchmark.pedantic(both, rounds=1, iterations=1)
     w, c = runs[True], runs[False]
     info = {"warmup_ms": round(w["warmup_ms"], 1), "construct_ms": round(w["construct_ms"], 1),
             "first_ms": round(w["first_ms"], 1), "warm_ms": round(w["warm_ms"], 1),
             "first_over_warm": round(w["first_ms"] / w["warm_ms"], 2),
             "no_warmup_first_ms": round(c["first_ms"], 1),
-            "no_warmup_first_over_warm": round(c["first_ms"] / c["warm_ms"], 2), "image": img.rsplit("/", 1)[-1]}
+            "no_warmup_first_over_warm": round(c["first_ms"] / c["warm_ms"], 2), "image": img.rsplit("/", 1)[-1],
+            "load_avg_start": load0, "load_avg_end": _load()}
     record(benchmark, 1, suite="ocr", kind="ocr_cold", stage="Analyzer cold start", note="fresh processes", **info)
     print("\nOCR cold start:", json.dumps(info))
     assert w["first_ms"] > 0

@@ -15,6 +15,7 @@ The image is fed in the channel order it arrives in (RGB), as the SDK always has
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import threading
 import time
@@ -35,6 +36,8 @@ from adfusion_edge.ocr.order import (
     token_counter,
 )
 from adfusion_edge.ocr.settings import DEFAULT, OcrSettings
+
+log = logging.getLogger(__name__)
 
 MAX_ASPECT = 50.0  # longest / shortest side beyond which an image is not an ad OCR can read
 
@@ -99,6 +102,9 @@ class OcrEngine:
         self.count_tokens = count_tokens
         self.timeout_s = timeout_s
         self._parts: tuple | None = None
+        # "int8", "fp32" or "custom" once the models are built
+        self.det_precision: str | None = None
+        self.rec_precision: str | None = None
         self._executor = None
         self._lock = threading.Lock()
 
@@ -138,8 +144,8 @@ class OcrEngine:
             "Rec.rec_img_shape": [3, 48, s.rec_width],
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
         }
-        if s.rec_model is not None:
-            params["Rec.model_path"] = str(s.rec_model)
+        self.det_precision, self.rec_precision = self._model_path(params, "det", s.det_model, s.det_int8), \
+            self._model_path(params, "rec", s.rec_model, s.rec_int8)
         try:
             from rapidocr import RapidOCR
             from rapidocr.ch_ppocr_det import TextDetector
@@ -159,6 +165,25 @@ class OcrEngine:
             return TextDetector(part_cfg("Det", s.det_threads)), TextRecognizer(rec_cfg)
         except Exception as e:  # ImportError, missing model files, ORT load errors
             raise OcrError(f"cannot initialise RapidOCR: {e}") from None
+
+    @staticmethod
+    def _model_path(params: dict, part: str, path: str | None, int8: bool) -> str:
+        """Point RapidOCR's ``part`` at ``path`` or the shipped INT8 copy; returns the precision run."""
+        key = {"det": "Det.model_path", "rec": "Rec.model_path"}[part]
+        if path is not None:
+            params[key] = str(path)
+            return "custom"
+        if not int8:
+            return "fp32"
+        from adfusion_edge.ocr.int8 import int8_model
+
+        p = int8_model(part)
+        if p is None:  # slower, reads the same: better than refusing to read
+            log.warning("the shipped INT8 OCR %s model is missing or was built from another RapidOCR model; "
+                        "running the FP32 one", part)
+            return "fp32"
+        params[key] = str(p)
+        return "int8"
 
     def warmup(self) -> float:
         """Create the models and run one small inference (detector + recogniser).
@@ -239,11 +264,18 @@ class OcrEngine:
         budget = TokenBudget(budget_n, self.count_tokens, max_misses=s.max_misses)
         kept: list[OcrLine] = []
         done = 0
-        for start in range(0, len(order), step):
+        pending = list(order)
+        while pending:
             if self.timeout_s is not None and time.perf_counter() - t0 > self.timeout_s:
                 raise OcrTimeoutError(f"OCR ran past its {self.timeout_s:g} s limit "
                                       f"({done} of {len(order)} text boxes read)")
-            idx = order[start:start + step]
+            if budget_n is not None and s.long_box_tokens is not None and budget.taken:
+                # On dense pages most of the time went into recognising long body-copy lines that
+                # could no longer fit in the few tokens left; their length shows before reading.
+                pending = [i for i in pending if s.long_box_tokens * _aspect(crops[i]) <= budget.left]
+                if not pending:
+                    break
+            idx, pending = pending[:step], pending[step:]
             txts, scores = self._rec_round(rec, [crops[i] for i in idx])
             done += len(idx)
             for i, txt, score in zip(idx, txts, scores, strict=True):
@@ -281,6 +313,11 @@ class OcrEngine:
 
                     self._executor = ThreadPoolExecutor(self.settings.rec_workers, thread_name_prefix="ocr-rec")
         return self._executor
+
+
+def _aspect(crop: np.ndarray) -> float:
+    """Width / height of a box crop (its length in text heights)."""
+    return crop.shape[1] / max(crop.shape[0], 1)
 
 
 class RapidOCRBounds:

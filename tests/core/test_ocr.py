@@ -72,7 +72,7 @@ def test_reading_order_lines_top_to_bottom_boxes_left_to_right():
 
 def test_settings_reject_bad_values():
     for bad in ({"det_max_side": 8}, {"rec_batch": 0}, {"rec_width": 4}, {"det_threads": 0},
-                {"rec_workers": 0}, {"min_score": 2.0}, {"max_misses": 0}):
+                {"rec_workers": 0}, {"min_score": 2.0}, {"max_misses": 0}, {"long_box_tokens": -1.0}):
         with pytest.raises(ConfigError):
             OcrSettings(**bad)
     assert OcrSettings().with_threads(1).rec_threads == 1 and not REFERENCE.prioritise and DEFAULT.prioritise
@@ -135,3 +135,56 @@ def test_analyzer_ocr_fills_the_token_budget_with_the_headline(fp32_bundle):  # 
     assert r.text_source == "ocr" and r.text == HEADLINE
     everything = Analyzer(fp32_bundle, device="cpu", threads=1, ocr_tokens=0).run(poster())
     assert "terms" in everything.text and HEADLINE in everything.text
+
+
+def test_long_boxes_that_cannot_fit_what_is_left_are_not_recognised():
+    # Headline first (2 word pieces of a 5-piece budget); each fine-print line is more than 5 text
+    # heights long, so with one word piece per unit of aspect ratio none of them can fit the 3 left.
+    img = poster()
+    plain = OcrEngine(OcrSettings(rec_batch=1, rec_width=48), threads=1, token_budget=5)
+    skip = OcrEngine(OcrSettings(rec_batch=1, rec_width=48, long_box_tokens=1.0), threads=1, token_budget=5)
+    a, b = plain.read(img), skip.read(img)
+    assert b.text == HEADLINE and b.recognised == 1 < a.recognised, (a, b)
+    assert HEADLINE in a.text
+    with pytest.raises(ConfigError):
+        OcrSettings(long_box_tokens=0.0)
+
+
+def test_shipped_int8_models_match_the_installed_fp32_ones_and_read():
+    from adfusion_edge.ocr import int8
+
+    for part, name in (("det", int8.DET_FILE), ("rec", int8.REC_FILE)):
+        path = int8.int8_model(part)
+        assert path is not None and path.name == name  # shipped, and built from this RapidOCR's model
+    e = OcrEngine(OcrSettings(det_int8=True, rec_int8=True, rec_batch=1, rec_width=48), threads=1, token_budget=3)
+    assert e.read(poster()).text == HEADLINE and (e.det_precision, e.rec_precision) == ("int8", "int8")
+    assert DEFAULT.det_int8  # the default runs the INT8 detector
+    with pytest.raises(OcrError, match="unknown"):
+        int8.int8_model("cls")
+
+
+def test_stale_or_missing_int8_detector_falls_back_to_fp32(tmp_path, monkeypatch):
+    from adfusion_edge.ocr import int8
+
+    assert int8.int8_detector(tmp_path) is None  # absent
+    (tmp_path / int8.DET_FILE).write_bytes((int8.MODEL_DIR / int8.DET_FILE).read_bytes())
+    (tmp_path / int8.NOTE_FILE).write_text('{"source_sha256": "0000"}')  # quantized from another detector
+    assert int8.int8_detector(tmp_path) is None
+    (tmp_path / int8.NOTE_FILE).write_text("not json")
+    assert int8.int8_detector(tmp_path) is None
+    monkeypatch.setattr(int8, "MODEL_DIR", tmp_path)  # the engine looks there: stale file, FP32 runs
+    e = OcrEngine(OcrSettings(det_int8=True, rec_batch=1), threads=1, token_budget=3)
+    assert e.read(poster()).text == HEADLINE and e.det_precision == "fp32"
+
+
+def test_int8_build_without_calibration_images_or_of_an_unknown_part_is_a_typed_error(tmp_path):
+    pytest.importorskip("onnx")
+    sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))  # the builder is a script, not installed
+    from ocr_build_int8 import build_int8
+
+    for part in ("det", "rec"):
+        with pytest.raises(OcrError, match="calibration"):
+            build_int8(part, [], tmp_path)
+    with pytest.raises(OcrError, match="unknown"):
+        build_int8("cls", [np.zeros((64, 64, 3), np.uint8)], tmp_path)
+    assert not list(tmp_path.iterdir())  # nothing half-written
