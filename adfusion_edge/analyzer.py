@@ -321,7 +321,7 @@ class Analyzer:
     def _report(self, outputs: dict, tb, row: int, text: str, source: str, lines: tuple, timings: dict,
                 name: str | None, truncated: bool) -> AdReport:
         t0 = time.perf_counter()
-        fields = decode(outputs, row, text, tb.offsets[row], tb.special[row], self._post)
+        fields = decode(outputs, row, text, tb.offsets[row], tb.special[row], self._post, self.bundle.ctr_thresholds)
         post_ms = (time.perf_counter() - t0) * 1e3
         return AdReport(**fields, text=text, text_source=source, ocr_lines=lines,
                         timings=Timings(postprocess_ms=post_ms, **timings), backend=self._backend.name,

@@ -39,8 +39,9 @@ FORMAT_VERSION = 1
 PRECISIONS = ("fp32", "fp16", "int8")
 _REQUIRED = ("format_version", "schema", "schema_fingerprint", "preprocess", "tokenizer", "model", "files",
              "inputs", "outputs")
-# Optional keys: provenance (free-form), batch_independent (written by the exporter from its check).
-_KNOWN = _REQUIRED + ("provenance", "batch_independent")
+# Optional keys: provenance (free-form), batch_independent (written by the exporter from its check),
+# ctr_thresholds (the [low/medium, medium/high] CTR values the ctr buckets were made with).
+_KNOWN = _REQUIRED + ("provenance", "batch_independent", "ctr_thresholds")
 _HEX = frozenset("0123456789abcdef")
 
 
@@ -76,6 +77,9 @@ class Bundle:
         batch_independent: Whether one ad's outputs are the same whatever else is in its batch.
             False (dynamic quantization) makes Analyzer.run_batch run the model one ad at a time.
         batch_mixing: Why not, when False (e.g. ``{"DynamicQuantizeLinear": 12}``).
+        ctr_thresholds: (t1, t2): CTR below t1 is ``low``, below t2 ``medium``, else ``high``, on
+            the scale of the model's CTR estimate; with them the reported bucket is the estimate's
+            bucket, so the two never contradict each other (postprocess.decode). None: not recorded.
     """
 
     path: Path
@@ -89,6 +93,7 @@ class Bundle:
     outputs: tuple[TensorSpec, ...]
     batch_independent: bool = True
     batch_mixing: dict[str, int] | None = None
+    ctr_thresholds: tuple[float, float] | None = None
 
     def file(self, name: str) -> Path:
         """Path of another verified file of the bundle (e.g. a TensorRT sidecar)."""
@@ -268,6 +273,11 @@ def load_bundle(path: str | os.PathLike, verify: bool = True) -> Bundle:
     claimed_independent = meta.get("batch_independent", None)
     _expect(claimed_independent is None or isinstance(claimed_independent, bool), where,
             f"'batch_independent' must be true or false, got {claimed_independent!r}")
+    ctr_t = meta.get("ctr_thresholds", None)
+    _expect(ctr_t is None or (isinstance(ctr_t, list) and len(ctr_t) == 2
+                              and all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in ctr_t)
+                              and 0.0 < ctr_t[0] < ctr_t[1] < 1.0), where,
+            f"'ctr_thresholds' must be two increasing CTRs in (0, 1), got {ctr_t!r}")
     pre = _preprocess(meta["preprocess"], where)
     inputs = _tensor_specs(meta["inputs"], "inputs", where)
     outputs = _tensor_specs(meta["outputs"], "outputs", where)
@@ -283,7 +293,7 @@ def load_bundle(path: str | os.PathLike, verify: bool = True) -> Bundle:
     if claimed_independent is True and mixing:
         raise BundleError(f"{where}: says batch_independent but {model_name} has batch-mixing nodes {mixing}")
     return Bundle(root, meta, root / model_name, fmt, precision, root / tok_name, pre, inputs, outputs,
-                  independent, mixing or None)
+                  independent, mixing or None, None if ctr_t is None else (float(ctr_t[0]), float(ctr_t[1])))
 
 
 def _check_onnx_graph(root: Path, model_name: str, files: dict, precision: str, where: str) -> dict[str, int]:

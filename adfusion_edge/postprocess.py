@@ -58,8 +58,22 @@ def _multi(probs: np.ndarray, labels: tuple[str, ...], cfg: PostprocessConfig) -
     return tuple(LabelScore(labels[i], float(probs[i])) for i in idx)
 
 
+def _ctr(probs: np.ndarray, estimate: float, thresholds: tuple[float, float] | None,
+         cfg: PostprocessConfig) -> CtrEstimate:
+    """The CTR bucket and estimate. With the bundle's thresholds the bucket is the one the estimate
+    falls in (they never contradict), its confidence the bucket head's probability of it, and it is
+    flagged unsure when that head would have picked another bucket."""
+    labels = schema.head("ctr").labels
+    if thresholds is None:
+        return CtrEstimate(_single(probs, labels, cfg), estimate)
+    i = int(np.searchsorted(np.asarray(thresholds), estimate, side="right"))
+    p = float(probs[i])
+    return CtrEstimate(Prediction(labels[i], p, bool(p < cfg.unsure_below or i != int(np.argmax(probs)))), estimate)
+
+
 def decode(outputs: Mapping[str, np.ndarray], row: int, text: str, offsets: np.ndarray, special: np.ndarray,
-           cfg: PostprocessConfig = PostprocessConfig()) -> dict[str, Any]:
+           cfg: PostprocessConfig = PostprocessConfig(),
+           ctr_thresholds: tuple[float, float] | None = None) -> dict[str, Any]:
     """Typed results for batch row ``row``: a dict of AdReport's head fields.
 
     Args:
@@ -69,6 +83,7 @@ def decode(outputs: Mapping[str, np.ndarray], row: int, text: str, offsets: np.n
         offsets: (L, 2) token character offsets of this row.
         special: (L,) special/padding token mask of this row.
         cfg: Thresholds.
+        ctr_thresholds: The bundle's CTR bucket edges (Bundle.ctr_thresholds), or None.
     """
     fields: dict[str, Any] = {}
     for h in schema.HEADS:
@@ -84,5 +99,6 @@ def decode(outputs: Mapping[str, np.ndarray], row: int, text: str, offsets: np.n
     # report shows it as the words it is.
     span_text = " ".join(span[0].split()) if span else None
     fields["monetary"] = MonetaryMention(fields["monetary"], span_text, span[1] if span else None)
-    fields["ctr"] = CtrEstimate(fields["ctr"], float(np.asarray(outputs[schema.VALUE_OUTPUT])[row]))
+    fields["ctr"] = _ctr(np.asarray(outputs["ctr"][row]), float(np.asarray(outputs[schema.VALUE_OUTPUT])[row]),
+                         ctr_thresholds, cfg)
     return fields

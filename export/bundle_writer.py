@@ -40,7 +40,8 @@ def write_bundle(out_dir: str | os.PathLike, model_file: str | os.PathLike, fmt:
                  tokenizer_file: str | os.PathLike, preprocess: PreprocessConfig,
                  inputs: Sequence[Mapping[str, Any]], outputs: Sequence[Mapping[str, Any]],
                  provenance: Mapping[str, Any] | None = None,
-                 extra_files: Sequence[str | os.PathLike] = (), batch_independent: bool | None = None) -> Path:
+                 extra_files: Sequence[str | os.PathLike] = (), batch_independent: bool | None = None,
+                 ctr_thresholds: Sequence[float] | None = None) -> Path:
     """Assemble a bundle directory.
 
     Args:
@@ -57,6 +58,7 @@ def write_bundle(out_dir: str | os.PathLike, model_file: str | os.PathLike, fmt:
         batch_independent: What the INT8 gate measured (None: not measured). Written as false
             when either it or the ONNX graph (batch-mixing operators) says the model mixes the
             ads of a batch; the runtime then runs it one ad at a time.
+        ctr_thresholds: The two CTR values the model's ctr buckets were made with (bundle.py).
 
     Returns:
         The bundle directory.
@@ -97,5 +99,7 @@ def write_bundle(out_dir: str | os.PathLike, model_file: str | os.PathLike, fmt:
         "batch_independent": independent,
         "provenance": {**dict(provenance or {}), "tools": tool_versions()},
     }
+    if ctr_thresholds is not None:
+        meta["ctr_thresholds"] = [float(t) for t in ctr_thresholds]
     (tmp / BUNDLE_FILE).write_text(json.dumps(meta, indent=2, sort_keys=False, default=str), encoding="utf-8")
     return swap_in_dir(tmp, out)

@@ -35,6 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dla-core", type=int, default=None, help="Jetson DLA core (TensorRT)")
     parser.add_argument("--calib-limit", type=int, default=128, help="most ads per calibration / parity set")
     parser.add_argument("--no-measure", action="store_true", help="skip the FP32 vs INT8 latency measurement")
+    parser.add_argument("--ctr-thresholds", default=None, metavar="T1,T2",
+                        help="CTR values of the low/medium and medium/high buckets the model was trained with "
+                             "(written to bundle.json: the reported bucket is then the estimate's); "
+                             "'adsynth' = AdSynth's engagement thresholds")
 
 
 def _training_provenance(ckpt: Path) -> dict:
@@ -52,6 +56,22 @@ def _training_provenance(ckpt: Path) -> dict:
     if isinstance(cfg, dict) and cfg:
         out["data"] = cfg.get("data")
     return out
+
+
+def _ctr_thresholds(spec: str | None) -> tuple[float, float] | None:
+    if spec is None:
+        return None
+    if spec == "adsynth":
+        from adfusion_edge.distill.data.adsynth.engagement import THRESHOLDS
+
+        return THRESHOLDS["ctr"]
+    try:
+        t1, t2 = (float(x) for x in spec.split(","))
+    except ValueError:
+        raise ConfigError(f"--ctr-thresholds: expected T1,T2 or 'adsynth', got {spec!r}") from None
+    if not 0.0 < t1 < t2 < 1.0:
+        raise ConfigError(f"--ctr-thresholds: need 0 < T1 < T2 < 1, got {spec!r}")
+    return t1, t2
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
             model, args.format, out, tokenizer, int8=args.int8, fp16=args.fp16, calib=args.calib,
             fallback=args.fallback, opset=args.opset or 17, dynamic_seq=args.dynamic_seq,
             measure=not args.no_measure, calib_limit=args.calib_limit, progress=progress,
+            ctr_thresholds=_ctr_thresholds(args.ctr_thresholds),
             provenance={"checkpoint": str(ckpt), "steps": info.get("step"), "metrics": {"checkpoint": info.get("metrics")},
                         "data": {"train": info.get("data") or training.get("data")}, "training": training,
                         "pretrained": model.pretrained_sources() if hasattr(model, "pretrained_sources") else {}},

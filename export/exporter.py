@@ -65,7 +65,8 @@ def export_bundle(model: torch.nn.Module, fmt: str, out: str | os.PathLike, toke
                   fallback: bool = False, opset: int = 17, dynamic_seq: bool = False,
                   quant_config: Any = None, measure: bool = True, calib_limit: int = 128,
                   provenance: Mapping[str, Any] | None = None,
-                  progress: Callable[[str], None] | None = None, **trt_options: Any) -> ExportResult:
+                  progress: Callable[[str], None] | None = None, ctr_thresholds: Any = None,
+                  **trt_options: Any) -> ExportResult:
     """Export ``model`` to a verified bundle.
 
     Args:
@@ -83,6 +84,8 @@ def export_bundle(model: torch.nn.Module, fmt: str, out: str | os.PathLike, toke
         calib_limit: Most ads per calibration / held-out set.
         provenance: Extra provenance (checkpoint, data, steps, metrics) for bundle.json.
         progress: Called with a short message before each stage.
+        ctr_thresholds: The two CTR values of the training data's ctr buckets (bundle.py); None
+            leaves them out.
         **trt_options: max_batch, workspace_gb, dla_core for TensorRT.
 
     Raises:
@@ -128,5 +131,6 @@ def export_bundle(model: torch.nn.Module, fmt: str, out: str | os.PathLike, toke
         say("writing bundle")
         bundle = write_bundle(out, written.model, f.name, written.precision, tokenizer_file, pre,
                               written.io["inputs"], written.io["outputs"], prov, list(written.extra),
-                              batch_independent=result_metrics.get("batch_independent"))
+                              batch_independent=result_metrics.get("batch_independent"),
+                              ctr_thresholds=ctr_thresholds)
     return ExportResult(bundle, written.precision, result_metrics, notes)

@@ -213,6 +213,9 @@ REFUSED: dict[str, tuple[Callable[[Path], None], str, str]] = {
     "external_data_outside": (_external_data(location="../weights.bin"), "fp32", "invalid file name"),
     "batch_independent_lie": (_edit(lambda m: m.update(batch_independent=True)), "int8", "batch-mixing nodes"),
     "batch_independent_not_bool": (_edit(lambda m: m.update(batch_independent="yes")), "fp32", "true or false"),
+    "ctr_thresholds_decreasing": (_edit(lambda m: m.update(ctr_thresholds=[0.007, 0.004])), "fp32", "ctr_thresholds"),
+    "ctr_thresholds_one_value": (_edit(lambda m: m.update(ctr_thresholds=[0.004])), "fp32", "ctr_thresholds"),
+    "ctr_thresholds_not_numbers": (_edit(lambda m: m.update(ctr_thresholds=["low", True])), "fp32", "ctr_thresholds"),
     "swapped_constant_model": (_swap_model(), "fp32", "do not depend on its inputs"),
     "swapped_theme_5_classes": (_swap_model(theme_classes=5), "fp32", "output 'theme' is float32 \\['batch', 5\\]"),
     "swapped_output_renamed": (_swap_model(rename="topic"), "fp32", "declares output 'theme'"),
@@ -296,3 +299,16 @@ def test_harmless_alteration_loads_and_answers_alike(bundles, tmp_path, name):
 def test_the_set_is_what_the_issue_names():
     # Every kind of alteration found by hand is in the set; nothing is both refused and harmless.
     assert len(REFUSED) >= 58 and not set(REFUSED) & set(HARMLESS)
+
+
+def test_ctr_thresholds_in_bundle_json_drive_the_reported_bucket(bundles, tmp_path):
+    """A bundle that records its CTR bucket edges reports the bucket its own estimate falls in."""
+    b = _copy(bundles["fp32"], tmp_path)
+    _edit(lambda m: m.update(ctr_thresholds=[0.0042, 0.007]))(b)
+    a = Analyzer(b, device="cpu", threads=1, ocr=False)
+    assert a.bundle.ctr_thresholds == (0.0042, 0.007)
+    rng = np.random.default_rng(4)
+    ads = [ad_png(c, rng) for c in ("red", "blue", "green")]
+    for r in a.run_batch(ads, ["Hot pizza 50% OFF", "", "Book Now"]):
+        want = ("low", "medium", "high")[int(np.searchsorted([0.0042, 0.007], r.ctr.estimate, side="right"))]
+        assert r.ctr.bucket.label == want, r.ctr

@@ -51,3 +51,21 @@ def test_a_low_top_probability_is_flagged_unsure_and_the_threshold_is_the_caller
     assert not relaxed["theme"].unsure
     with pytest.raises(ConfigError, match="unsure_below"):
         PostprocessConfig(unsure_below=1.5)
+
+
+def test_ctr_bucket_follows_the_estimate_when_the_bundle_has_thresholds(tokenizer_file):
+    tok = AdTokenizer(tokenizer_file, max_tokens=8)
+    b = tok.encode(["x"])
+    out = _outputs(np.full(8, TAG_O))
+    out["ctr"] = np.array([[0.1, 0.2, 0.7]], np.float32)  # the bucket head says high
+    out[schema.VALUE_OUTPUT] = np.array([0.003], np.float32)  # the estimate says low
+    plain = decode(out, 0, "x", b.offsets[0], b.special[0])
+    assert plain["ctr"].bucket.label == "high"  # without thresholds: the head's argmax, as before
+    ctr = decode(out, 0, "x", b.offsets[0], b.special[0], ctr_thresholds=(0.0042, 0.007))["ctr"]
+    assert ctr.bucket.label == "low" and ctr.estimate == np.float32(0.003)
+    assert ctr.bucket.confidence == np.float32(0.1) and ctr.bucket.unsure  # the head disagreed: say so
+    for estimate, label in ((0.0043, "medium"), (0.0069, "medium"), (0.0071, "high"), (0.2, "high")):
+        out[schema.VALUE_OUTPUT] = np.array([estimate], np.float32)
+        got = decode(out, 0, "x", b.offsets[0], b.special[0], ctr_thresholds=(0.0042, 0.007))["ctr"]
+        assert got.bucket.label == label, (estimate, got)
+    assert not got.bucket.unsure  # high, and the head's own pick at 0.7
