@@ -1,0 +1,202 @@
+"""Real-ad report: bundles scored per head on the labelled real-ad dev images, beside the majority
+and zero-shot baselines, with a quality-vs-latency plot.
+
+Evaluation only: nothing here trains, fits or picks anything from these images. Each bundle is run
+through ``Analyzer`` twice per ad, with OCR (what a user gets) and with the ad's labelled
+``text_hint`` (isolates the model from OCR). Latency on the plot is the median ``Analyzer.run`` time
+with the text given, timed on the same images in this run.
+
+Baselines per head: the majority label of the labelled ads; zero-shot theme = the static MiniLM
+embedding of the ad's text hint against the theme descriptions (no training, as in TEXT.md).
+
+    python -m adfusion_edge.distill.evaluate.real_dev_report --bundle small=adfusion_edge/models/default \\
+        --bundle nano=adfusion_edge/models/nano --out reports/real_ads/dev_report
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from adfusion_edge.errors import ConfigError
+
+SINGLE = ("theme", "monetary", "cta", "dominant_colour", "sentiment")
+HEADS = (*SINGLE, "objects")
+
+
+def _labels(dev: Path) -> dict[str, dict[str, Any]]:
+    path = dev / "labels.json"
+    if not path.is_file():
+        raise ConfigError(f"{dev}: no labels.json (the labelled real-ad dev folder)")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _predicted(report: Any) -> dict[str, Any]:
+    return {"theme": report.theme.label, "monetary": report.monetary.type.label, "cta": report.cta.label,
+            "dominant_colour": report.dominant_colour.label, "sentiment": report.sentiment.label,
+            "objects": {o.label for o in report.objects}}
+
+
+def score(predictions: Sequence[Mapping[str, Any]], labels: Sequence[Mapping[str, Any]]) -> dict[str, dict]:
+    """{head: {"hits", "n", "accuracy"}}; objects counts an ad with objects as right when any label is."""
+    out: dict[str, dict] = {}
+    for head in HEADS:
+        hits = n = 0
+        for p, lab in zip(predictions, labels, strict=True):
+            gold = lab.get(head)
+            if not gold:
+                continue
+            n += 1
+            hits += bool(p[head] & set(gold)) if head == "objects" else p[head] == gold
+        out[head] = {"hits": hits, "n": n, "accuracy": hits / n if n else None}
+    return out
+
+
+def baselines(labels: Sequence[Mapping[str, Any]]) -> dict[str, dict]:
+    """Majority label per single-label head; zero-shot theme from the text hints; always-person objects."""
+    from collections import Counter
+
+    from adfusion_edge.distill.evaluate.real_dev_text import zero_shot
+    from adfusion_edge.static_text import StaticEmbeddings
+
+    out: dict[str, dict] = {}
+    for head in SINGLE:
+        gold = [lab[head] for lab in labels if lab.get(head)]
+        label, count = Counter(gold).most_common(1)[0]
+        out[head] = {"majority": count / len(gold), "majority_label": label}
+    with_objects = [lab for lab in labels if lab.get("objects")]
+    person = sum("person" in lab["objects"] for lab in with_objects)
+    out["objects"] = {"majority": person / len(with_objects) if with_objects else None, "majority_label": "person"}
+    static = StaticEmbeddings()
+    themed = [lab for lab in labels if lab.get("theme")]
+    pred = zero_shot(static.encode, [lab.get("text_hint") or "" for lab in themed], "theme")
+    out["theme"]["zero_shot"] = sum(p == lab["theme"] for p, lab in zip(pred, themed, strict=True)) / len(themed)
+    return out
+
+
+def evaluate_bundle(model: str, dev: Path, labels: Mapping[str, Mapping[str, Any]], threads: int = 2) -> dict:
+    """Per-head accuracy with OCR and with the text given, and the text-given Analyzer.run median (ms)."""
+    from adfusion_edge import Analyzer
+
+    analyzer = Analyzer(model=model, threads=threads, warmup=True)
+    names = sorted(labels)
+    ocr, given, ms = [], [], []
+    for name in names:
+        path = str(dev / name)
+        ocr.append(_predicted(analyzer.run(path)))
+        hint = labels[name].get("text_hint") or ""
+        t = time.perf_counter()
+        given.append(_predicted(analyzer.run(path, text=hint)))
+        ms.append((time.perf_counter() - t) * 1e3)
+    gold = [labels[n] for n in names]
+    return {"model": str(analyzer.bundle.path), "precision": analyzer.bundle.precision, "ocr": score(ocr, gold),
+            "given_text": score(given, gold), "run_text_given_p50_ms": statistics.median(ms), "ads": len(names)}
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def markdown(result: Mapping[str, Any]) -> str:
+    """The report's tables: per head, every bundle with OCR [given text] beside the baselines."""
+    bundles = result["bundles"]
+    base = result["baselines"]
+    head_row = ["head", "majority", "zero-shot"] + [f"{n} ({b['precision']})" for n, b in bundles.items()]
+    lines = [
+        "# Real-ad dev set, per head",
+        "",
+        f"Generated {result['date']} by `{result['command']}` on {result['ads']} ads of `{result['dev']}` "
+        f"(evaluation only; load average {result['load']}). Each bundle cell: with OCR [with the text given].",
+        "Objects: an ad with labelled objects counts as right when any predicted label is one of them; "
+        "its baseline is always answering `person`.",
+        "",
+        "| " + " | ".join(head_row) + " |",
+        "|" + "---|" * len(head_row),
+    ]
+    for head in HEADS:
+        cells = [head, _pct(base[head]["majority"]), _pct(base[head].get("zero_shot"))]
+        for b in bundles.values():
+            cells.append(f"{_pct(b['ocr'][head]['accuracy'])} [{_pct(b['given_text'][head]['accuracy'])}]")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "| bundle | Analyzer.run, text given, p50 (ms) | mean accuracy with OCR |", "|---|---|---|"]
+    for name, b in bundles.items():
+        lines.append(f"| {name} | {b['run_text_given_p50_ms']:.2f} | {_pct(mean_accuracy(b['ocr']))} |")
+    lines += ["", "![quality vs latency](quality_vs_latency.png)", ""]
+    return "\n".join(lines)
+
+
+def mean_accuracy(scores: Mapping[str, Mapping[str, Any]]) -> float:
+    vals = [s["accuracy"] for s in scores.values() if s["accuracy"] is not None]
+    return sum(vals) / len(vals)
+
+
+def plot(result: Mapping[str, Any], path: Path) -> None:
+    """Mean dev accuracy with OCR against text-given latency, one point per bundle; majority as a line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, b in result["bundles"].items():
+        x, y = b["run_text_given_p50_ms"], 100 * mean_accuracy(b["ocr"])
+        ax.scatter([x], [y], s=40)
+        ax.annotate(name, (x, y), textcoords="offset points", xytext=(5, 5))
+    maj = [v["majority"] for v in result["baselines"].values() if v["majority"] is not None]
+    ax.axhline(100 * sum(maj) / len(maj), linestyle="--", color="grey", label="always the majority label")
+    ax.set_xlabel("Analyzer.run with text given, p50 (ms)")
+    ax.set_ylabel("mean accuracy over heads, real-ad dev, OCR (%)")
+    ax.set_title("Real-ad quality vs latency")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def run(bundles: Mapping[str, str], dev: Path, out: Path, command: str = "") -> dict:
+    """Score every bundle, write ``DEV.md``, ``dev_figures.json`` and ``quality_vs_latency.png`` into ``out``."""
+    from tqdm import tqdm
+
+    labels = _labels(dev)
+    result: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "dev": str(dev),
+                              "ads": len(labels), "command": command,
+                              "load": [round(x, 2) for x in os.getloadavg()],
+                              "baselines": baselines([labels[n] for n in sorted(labels)]), "bundles": {}}
+    for name, model in tqdm(bundles.items(), desc="real-ad dev", unit="bundle"):
+        result["bundles"][name] = evaluate_bundle(model, dev, labels)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "dev_figures.json").write_text(json.dumps(result, indent=1) + "\n")
+    (out / "DEV.md").write_text(markdown(result))
+    plot(result, out / "quality_vs_latency.png")
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    import sys
+
+    from adfusion_edge.distill.data.realdata import dev_dir
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--bundle", action="append", required=True, metavar="NAME=BUNDLE",
+                   help="a bundle directory or a packaged size, named (repeat)")
+    p.add_argument("--dev", default=None, help="labelled real-ad folder (default: realdata/images/dev)")
+    p.add_argument("--out", default="reports/real_ads/dev_report")
+    a = p.parse_args(argv)
+    bundles = dict(b.split("=", 1) if "=" in b else (b, b) for b in a.bundle)
+    dev = Path(a.dev) if a.dev else dev_dir()
+    if dev is None:
+        raise ConfigError("no real-ad dev folder found; pass --dev DIR or set ADFUSION_REALDATA")
+    run(bundles, dev, Path(a.out), command="python -m adfusion_edge.distill.evaluate.real_dev_report " + " ".join(
+        sys.argv[1:] if argv is None else argv))
+    print(f"wrote {a.out}/DEV.md")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
