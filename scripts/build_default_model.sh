@@ -22,7 +22,7 @@ mkdir -p "$RUNS"
 # threads fighting over two cores ran 10x slower than one.
 OMP_NUM_THREADS=1 adfusion-edge train --config configs/student_real_v2.yaml --out runs/student_real_v2
 python3 -m adfusion_edge.distill.evaluate.calibrate --checkpoint runs/student_real_v2 --corpus runs/synth_v1 \
-  --rows runs/realtext_v1/pitt_test.jsonl --out runs/student_real_v2_calibrated \
+  --rows runs/realtext_v1/pitt_test.jsonl --out runs/student_real_v2_calibrated --colour-from-pixels \
   --report runs/student_real_v2_calibrated.json
 rm -rf runs/bundle_v2_int8 adfusion_edge/models/default
 adfusion-edge export --model runs/student_real_v2_calibrated --format onnx --int8 --calib runs/synth_v1 \

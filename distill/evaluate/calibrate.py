@@ -126,8 +126,9 @@ def calibrate(model: torch.nn.Module, collected: Mapping[str, Any]) -> dict[str,
     return {"temperatures": temps, "ece": ece}
 
 
-def write_calibrated(checkpoint: Path, out: Path, temperatures: Mapping[str, float]) -> Path:
-    """Save a copy of ``checkpoint`` with ``temperatures`` in its model config (a lite_student) at ``out``."""
+def write_calibrated(checkpoint: Path, out: Path, temperatures: Mapping[str, float], **config: Any) -> Path:
+    """Save a copy of ``checkpoint`` with ``temperatures`` (and any other ``config`` fields, e.g.
+    ``colour_from_pixels``) in its model config (a lite_student) at ``out``."""
     import dataclasses
 
     from adfusion_edge.distill.models.checkpoint import TOKENIZER, load_model, read_meta, save_model
@@ -136,7 +137,7 @@ def write_calibrated(checkpoint: Path, out: Path, temperatures: Mapping[str, flo
     model = load_model(checkpoint)
     if not any(f.name == "temperatures" for f in dataclasses.fields(model.config)):
         raise ConfigError(f"{checkpoint}: model {model.name!r} has no temperatures in its config")
-    config = dataclasses.replace(model.config, temperatures=tuple(sorted(temperatures.items())))
+    config = dataclasses.replace(model.config, temperatures=tuple(sorted(temperatures.items())), **config)
     calibrated = create_model(model.name, preprocess=model.preprocess, **{
         f.name: getattr(config, f.name) for f in dataclasses.fields(config)})
     calibrated.load_state_dict(model.state_dict(), strict=True)
@@ -156,13 +157,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", help="write a calibrated copy of the checkpoint here (lite_student)")
     p.add_argument("--report", help="write the temperatures and ECE as JSON here")
     p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--colour-from-pixels", action="store_true",
+                   help="the calibrated copy computes dominant_colour from the pixels (lite_student)")
     a = p.parse_args(argv)
     ckpt = find_checkpoint(a.checkpoint)
     model = load_model(ckpt)
     result = calibrate(model, _collect_sets(model, a.corpus, a.rows, str(ckpt / TOKENIZER), a.batch_size))
     result["checkpoint"] = str(ckpt)
     if a.out:
-        result["calibrated_checkpoint"] = str(write_calibrated(ckpt, Path(a.out), result["temperatures"]))
+        extra = {"colour_from_pixels": True} if a.colour_from_pixels else {}
+        result["calibrated_checkpoint"] = str(write_calibrated(ckpt, Path(a.out), result["temperatures"], **extra))
     text = json.dumps(result, indent=1)
     if a.report:
         Path(a.report).parent.mkdir(parents=True, exist_ok=True)

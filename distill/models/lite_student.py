@@ -36,6 +36,11 @@ Why this shape (reports/real_ads/*.md give the measurements):
   prior misses: p = 1 - (1 - p_prior)(1 - p_learned). It can add evidence, never remove the prior's.
 * **Static token table in int8** (row scales, Gather + Cast + Mul in the graph): 3.9 MB instead of
   15.6 MB in float, the same bytes as the runtime's open-vocabulary table.
+* **Dominant colour from the pixels** (``colour_from_pixels``): the label is defined on pixels (AdSynth
+  names every pixel with a CIELAB lookup table and takes the most frequent name, colours.py), so the
+  graph can compute it rather than learn it: the same 32x32x32 table as a Gather over the model's
+  input pixels, the share of each name as its probability. On the AdSynth val / test splits at the
+  model's 128 px input this rule gets 98.3% / 98.9%, where the learned head got 86.6% on test.
 * ``temperatures`` (head -> T, fitted after training on held-out rows: distill/evaluate/calibrate.py)
   divide the logits inside the graph, so the exported probabilities are the calibrated ones.
 """
@@ -97,6 +102,8 @@ class LiteStudentConfig:
         temperatures: (head, T) pairs dividing that head's logits (calibration; empty = 1).
         text_only_heads: Single-label heads that read the text features only (module docstring);
             theme always does.
+        colour_from_pixels: dominant_colour = the share of each colour name among the input pixels
+            (the AdSynth label's own rule) instead of the learned head; its temperature is ignored.
     """
 
     vocab_size: int = 30522
@@ -114,6 +121,7 @@ class LiteStudentConfig:
     object_prior_threshold: float = 0.05
     temperatures: tuple[tuple[str, float], ...] = ()
     text_only_heads: tuple[str, ...] = ("theme", "sentiment", "emotion", "monetary", "cta")
+    colour_from_pixels: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "text_only_heads", tuple(dict.fromkeys(("theme", *self.text_only_heads))))
@@ -216,6 +224,15 @@ class LiteStudent(AdModel):
         self.text_only = nn.ModuleDict({h: nn.Linear(text_feat, schema.head(h).num_labels) for h in c.text_only_heads})
         self.span_head = nn.Linear(hd, len(schema.SPAN_TAGS))
         self.temperature = dict(c.temperatures)
+        if c.colour_from_pixels:
+            from adfusion_edge.colour_names import naming_lut
+
+            # 5-bit RGB -> colour index, flattened r * 1024 + g * 32 + b; shares are exact counts.
+            self.register_buffer("colour_lut", torch.from_numpy(naming_lut().astype(np.int64).reshape(-1)),
+                                 persistent=False)
+            self.register_buffer("colour_ids", torch.arange(schema.head("dominant_colour").num_labels),
+                                 persistent=False)
+            self.temperature.pop("dominant_colour", None)
         self._feature_cache: dict[bytes, torch.Tensor] = {}  # training only, see _trunk_features
 
     def pretrained_sources(self) -> dict[str, str]:
@@ -286,6 +303,8 @@ class LiteStudent(AdModel):
             theme = theme + c.theme_image_prior * prior["theme"].clamp_min(1e-6).log()
         out["theme"] = theme
         out["objects"] = self._noisy_or(prior["objects"], out["objects"])
+        if c.colour_from_pixels:
+            out["dominant_colour"] = self._pixel_colours(image)
         out[schema.SPAN_OUTPUT] = self.span_head(t).reshape(-1, n, len(schema.SPAN_TAGS))
         for head, temp in self.temperature.items():
             out[head] = out[head] / temp
@@ -312,6 +331,14 @@ class LiteStudent(AdModel):
             for i, f in zip(todo, feats, strict=True):
                 self._feature_cache[keys[i]] = f.detach()
         return torch.stack([self._feature_cache[k] for k in keys]).to(pixels.device)
+
+    def _pixel_colours(self, image: torch.Tensor) -> torch.Tensor:
+        """log share of each colour name among the uint8 input pixels (softmax gives the shares back)."""
+        q = torch.div(image.to(torch.int64), 8, rounding_mode="floor")
+        idx = q[..., 0] * 1024 + q[..., 1] * 32 + q[..., 2]
+        names = self.colour_lut[idx.flatten(1)]  # (B, S*S)
+        shares = (names.unsqueeze(-1) == self.colour_ids).to(torch.float32).mean(1)
+        return shares.clamp_min(1e-4).log()
 
     def _noisy_or(self, mass: torch.Tensor, learned: torch.Tensor) -> torch.Tensor:
         """logit of 1 - (1 - p_prior)(1 - sigmoid(learned)), p_prior = 0.5 at the threshold mass."""

@@ -173,3 +173,38 @@ def test_imagenet_logits_are_the_original_networks():
     image, ids, mask = _inputs(2)
     with torch.no_grad():
         assert torch.allclose(student(image, ids, mask)["aux/imagenet_logits"], reference(image), atol=1e-4)
+
+
+def test_colour_from_pixels_is_the_adsynth_labels_rule_in_the_graph(tmp_path):
+    from adfusion_edge.colour_names import COLOUR_NAMES, colour_shares
+
+    torch.manual_seed(0)
+    m = create_model("lite_student", SMALL, vision_weights="", max_positions=16, colour_from_pixels=True,
+                     temperatures=[["dominant_colour", 2.0]]).eval()
+    image, ids, mask = _inputs(3)
+    image[1] = torch.tensor([30, 60, 220], dtype=torch.uint8)  # a flat blue ad
+    with torch.no_grad():
+        probs = m(image, ids, mask)["dominant_colour"].softmax(-1).numpy()
+    for i in range(3):  # the shares of the numpy rule AdSynth labels with (the temperature is ignored)
+        assert np.allclose(probs[i], np.maximum(colour_shares(image[i].numpy()), 1e-4) /
+                           np.maximum(colour_shares(image[i].numpy()), 1e-4).sum(), atol=1e-5)
+    assert COLOUR_NAMES[int(probs[1].argmax())] == "blue" and probs[1].max() > 0.99
+    import onnxruntime as ort
+
+    class Wrap(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, image, input_ids, attention_mask):
+            return self.model(image, input_ids, attention_mask)["dominant_colour"]
+
+    path = tmp_path / "colour.onnx"
+    torch.onnx.export(Wrap(m), (image, ids, mask), str(path), input_names=["image", "input_ids", "attention_mask"],
+                      output_names=["dominant_colour"], opset_version=17, dynamo=False)
+    m.eval()
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    feeds = {"image": image.numpy(), "input_ids": ids.numpy(), "attention_mask": mask.numpy()}
+    got = sess.run(None, {i.name: feeds[i.name] for i in sess.get_inputs()})[0]  # colour reads the image only
+    with torch.no_grad():
+        assert np.allclose(got, m(image, ids, mask)["dominant_colour"].numpy(), atol=1e-5)
