@@ -137,10 +137,18 @@ def write_calibrated(checkpoint: Path, out: Path, temperatures: Mapping[str, flo
     model = load_model(checkpoint)
     if not any(f.name == "temperatures" for f in dataclasses.fields(model.config)):
         raise ConfigError(f"{checkpoint}: model {model.name!r} has no temperatures in its config")
+    state = model.state_dict()
+    if getattr(model.config, "token_table", None) == "train":
+        # The trained token table ships as int8 rows with a scale each (4x smaller than float).
+        from adfusion_edge.static_text import quantize_rows
+
+        q, scale = quantize_rows(state.pop("token_embed.weight").numpy())
+        state["tok_q"], state["tok_scale"] = torch.from_numpy(q), torch.from_numpy(scale).unsqueeze(-1)
+        config = {**config, "token_table": "tuned"}
     config = dataclasses.replace(model.config, temperatures=tuple(sorted(temperatures.items())), **config)
     calibrated = create_model(model.name, preprocess=model.preprocess, **{
         f.name: getattr(config, f.name) for f in dataclasses.fields(config)})
-    calibrated.load_state_dict(model.state_dict(), strict=True)
+    calibrated.load_state_dict(state, strict=True)
     info = dict(read_meta(checkpoint).get("info", {}))
     info["calibrated_from"] = str(checkpoint)
     tok = checkpoint / TOKENIZER

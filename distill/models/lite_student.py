@@ -104,6 +104,11 @@ class LiteStudentConfig:
             theme always does.
         colour_from_pixels: dominant_colour = the share of each colour name among the input pixels
             (the AdSynth label's own rule) instead of the learned head; its temperature is ignored.
+        token_table: What the token stream (span head, pooled text features) reads: ``static``
+            (the frozen MiniLM table, as the zero-shot mean does), ``train`` (a float copy of it
+            that trains with the heads) or ``tuned`` (that trained copy stored as int8 rows:
+            what calibrate.write_calibrated makes of a ``train`` model for export). The zero-shot
+            mean always reads the frozen table, so it stays aligned with the label descriptions.
     """
 
     vocab_size: int = 30522
@@ -122,6 +127,7 @@ class LiteStudentConfig:
     temperatures: tuple[tuple[str, float], ...] = ()
     text_only_heads: tuple[str, ...] = ("theme", "sentiment", "emotion", "monetary", "cta")
     colour_from_pixels: bool = False
+    token_table: str = "static"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "text_only_heads", tuple(dict.fromkeys(("theme", *self.text_only_heads))))
@@ -144,6 +150,8 @@ class LiteStudentConfig:
                               f"{self.object_prior_threshold}")
         if self.theme_image_prior < 0:
             raise ConfigError(f"lite_student config: theme_image_prior must be >= 0, got {self.theme_image_prior}")
+        if self.token_table not in ("static", "train", "tuned"):
+            raise ConfigError(f"lite_student config: token_table must be static, train or tuned, got {self.token_table!r}")
         known = {h.name for h in schema.HEADS}
         for head, t in self.temperatures:
             if head not in known or not (0.05 <= t <= 20.0):
@@ -195,6 +203,12 @@ class LiteStudent(AdModel):
             raise ConfigError(f"lite_student: static table has {q.shape[0]} rows, config vocab_size {c.vocab_size}")
         self.register_buffer("table_q", torch.from_numpy(q))
         self.register_buffer("table_scale", torch.from_numpy(scale).unsqueeze(-1))
+        if c.token_table == "train":
+            self.token_embed = nn.Embedding.from_pretrained(torch.from_numpy(q.astype(np.float32) * scale[:, None]),
+                                                            freeze=False, padding_idx=0)
+        elif c.token_table == "tuned":  # filled from the checkpoint (write_calibrated)
+            self.register_buffer("tok_q", torch.zeros_like(torch.from_numpy(q)))
+            self.register_buffer("tok_scale", torch.ones(q.shape[0], 1))
         static_dim = q.shape[1]
         desc = torch.from_numpy(label_descriptions.prior_matrix("theme", "static").astype(np.float32))
         self.register_buffer("theme_desc", F.normalize(desc, dim=-1))
@@ -283,6 +297,10 @@ class LiteStudent(AdModel):
             prior = self.priors(imagenet_logits)
 
         emb, smean = self._static(input_ids, attention_mask)
+        if c.token_table == "train":
+            emb = self.token_embed(input_ids)
+        elif c.token_table == "tuned":
+            emb = self.tok_q[input_ids].to(torch.float32) * self.tok_scale[input_ids]
         zero_shot = self.zero_shot_scale * (F.normalize(smean, dim=-1, eps=1e-6) @ self.theme_desc.t())
         t = self.tok_proj(emb) + self.pos_embed(self.position_ids)
         t = self.embed_drop(self.embed_norm(t.reshape(-1, c.text_dim)))

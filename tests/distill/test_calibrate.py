@@ -68,3 +68,29 @@ def test_calibrated_checkpoint_divides_the_logits(tmp_path):
     save_model(student, tmp_path / "plain")
     with pytest.raises(ConfigError, match="no temperatures"):
         write_calibrated(tmp_path / "plain", tmp_path / "nope", {"cta": 2.0})
+
+
+def test_a_trained_token_table_ships_as_int8_rows(tmp_path):
+    from adfusion_edge.distill.models.checkpoint import load_model, save_model
+    from adfusion_edge.distill.models.registry import create_model
+    from adfusion_edge.preprocess import PreprocessConfig
+
+    pre = PreprocessConfig(image_size=64, max_tokens=16, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+    torch.manual_seed(0)
+    model = create_model("lite_student", pre, vision_weights="", max_positions=16, token_table="train").eval()
+    with torch.no_grad():
+        model.token_embed.weight.add_(0.05 * torch.randn_like(model.token_embed.weight))  # "trained"
+    save_model(model, tmp_path / "ckpt")
+    shipped = load_model(write_calibrated(tmp_path / "ckpt", tmp_path / "cal", {}))
+    assert shipped.config.token_table == "tuned" and shipped.tok_q.dtype == torch.int8
+    assert "token_embed.weight" not in shipped.state_dict()
+    image = torch.randint(0, 256, (2, 64, 64, 3), dtype=torch.uint8)
+    ids = torch.randint(1000, 2000, (2, 16))
+    mask = torch.ones(2, 16, dtype=torch.long)
+    with torch.no_grad():
+        a, b = model(image, ids, mask), shipped(image, ids, mask)
+    for head in ("cta", "monetary", "keywords"):  # int8 rows: the same answers to rounding
+        assert torch.allclose(a[head], b[head], atol=0.05), head
+    assert torch.equal(a["theme"].argmax(-1), b["theme"].argmax(-1))
+    with pytest.raises(ConfigError, match="token_table"):
+        create_model("lite_student", pre, vision_weights="", max_positions=16, token_table="float")
