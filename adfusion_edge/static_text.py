@@ -36,6 +36,19 @@ def quantize_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return q, scale.astype(np.float32)
 
 
+def load_table(path: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The static-embedding file as stored: int8 rows ``q`` (V, D), float32 ``scale`` (V,) and its meta.
+
+    Raises:
+        FileNotFoundError: no such file.
+    """
+    path = Path(path) if path is not None else DEFAULT_STATIC
+    if not path.is_file():
+        raise FileNotFoundError(f"static embedding file not found: {path}")
+    with np.load(path, allow_pickle=False) as z:
+        return np.ascontiguousarray(z["q"]), np.ascontiguousarray(z["scale"]), json.loads(str(z["meta"]))
+
+
 class StaticEmbeddings:
     """Load a static-embedding file and embed texts with it.
 
@@ -50,11 +63,7 @@ class StaticEmbeddings:
 
     def __init__(self, path: str | os.PathLike | None = None, tokenizer: str | os.PathLike | None = None):
         self.path = Path(path) if path is not None else DEFAULT_STATIC
-        if not self.path.is_file():
-            raise FileNotFoundError(f"static embedding file not found: {self.path}")
-        with np.load(self.path, allow_pickle=False) as z:
-            q, scale, meta = z["q"], z["scale"], z["meta"]
-        self.meta: dict = json.loads(str(meta))
+        q, scale, self.meta = load_table(self.path)
         self.vectors = (q.astype(np.float32) * scale[:, None]).astype(np.float32)
         self.dim = int(self.vectors.shape[1])
         tok = Tokenizer.from_file(os.fspath(tokenizer or BERT_UNCASED))
@@ -81,4 +90,4 @@ class StaticEmbeddings:
         return out
 
 
-__all__ = ["DEFAULT_STATIC", "StaticEmbeddings", "quantize_rows"]
+__all__ = ["DEFAULT_STATIC", "StaticEmbeddings", "load_table", "quantize_rows"]

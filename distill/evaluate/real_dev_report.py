@@ -60,23 +60,20 @@ def score(predictions: Sequence[Mapping[str, Any]], labels: Sequence[Mapping[str
 
 def baselines(labels: Sequence[Mapping[str, Any]]) -> dict[str, dict]:
     """Majority label per single-label head; zero-shot theme from the text hints; always-person objects."""
-    from collections import Counter
-
-    from adfusion_edge.distill.evaluate.real_dev_text import zero_shot
+    from adfusion_edge.distill.evaluate.real_dev_text import accuracy, majority, zero_shot
     from adfusion_edge.static_text import StaticEmbeddings
 
     out: dict[str, dict] = {}
     for head in SINGLE:
-        gold = [lab[head] for lab in labels if lab.get(head)]
-        label, count = Counter(gold).most_common(1)[0]
-        out[head] = {"majority": count / len(gold), "majority_label": label}
+        label, share = majority([lab.get(head) or None for lab in labels])
+        out[head] = {"majority": share, "majority_label": label}
     with_objects = [lab for lab in labels if lab.get("objects")]
     person = sum("person" in lab["objects"] for lab in with_objects)
     out["objects"] = {"majority": person / len(with_objects) if with_objects else None, "majority_label": "person"}
     static = StaticEmbeddings()
     themed = [lab for lab in labels if lab.get("theme")]
     pred = zero_shot(static.encode, [lab.get("text_hint") or "" for lab in themed], "theme")
-    out["theme"]["zero_shot"] = sum(p == lab["theme"] for p, lab in zip(pred, themed, strict=True)) / len(themed)
+    out["theme"]["zero_shot"] = accuracy(pred, [lab["theme"] for lab in themed])[0]
     return out
 
 

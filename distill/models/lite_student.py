@@ -67,6 +67,7 @@ from adfusion_edge.distill.models.efficientnet_lite import (
 )
 from adfusion_edge.distill.models.imagenet_priors import ImageNetPriors
 from adfusion_edge.distill.models.registry import register_model
+from adfusion_edge.distill.models.static_text_encoder import static_mean
 from adfusion_edge.distill.models.student_blocks import (
     MASK_VALUE,
     TransformerLayer,
@@ -75,9 +76,8 @@ from adfusion_edge.distill.models.student_blocks import (
 )
 from adfusion_edge.errors import ConfigError
 from adfusion_edge.preprocess import PreprocessConfig
-from adfusion_edge.static_text import DEFAULT_STATIC
+from adfusion_edge.static_text import DEFAULT_STATIC, load_table
 
-CLS_ID, SEP_ID = 101, 102  # bert-base-uncased specials, left out of the static mean (as the runtime's encoder)
 # Preprocessing the trunk was trained with: (x - 127.5) / 127.5, i.e. mean = std = 0.5 of x / 255.
 LITE_PREPROCESS = PreprocessConfig(image_size=128, max_tokens=64, mean=LITE_MEAN, std=LITE_STD)
 
@@ -166,11 +166,6 @@ class LiteStudentConfig:
         return d
 
 
-def _static_table() -> tuple[np.ndarray, np.ndarray]:
-    with np.load(DEFAULT_STATIC, allow_pickle=False) as z:
-        return np.ascontiguousarray(z["q"]), np.ascontiguousarray(z["scale"])
-
-
 class LiteStudent(AdModel):
     """See the module docstring. Forward obeys distill/models/base.py."""
 
@@ -198,7 +193,7 @@ class LiteStudent(AdModel):
         thr = c.object_prior_threshold
         self.object_prior_shift = math.log(thr / (1 - thr))
         # Frozen static token table, int8 rows + per-row scale (buffers: saved, not trained).
-        q, scale = _static_table()
+        q, scale, _ = load_table()
         if q.shape[0] != c.vocab_size:
             raise ConfigError(f"lite_student: static table has {q.shape[0]} rows, config vocab_size {c.vocab_size}")
         self.register_buffer("table_q", torch.from_numpy(q))
@@ -260,10 +255,7 @@ class LiteStudent(AdModel):
             vision = f"{package} {version(package)}"
         except PackageNotFoundError:
             vision = f"{package} (not installed here)"
-        with np.load(DEFAULT_STATIC, allow_pickle=False) as z:
-            import json
-
-            meta = json.loads(str(z["meta"]))
+        _, _, meta = load_table()
         return {
             "vision": f"{self.config.variant} ImageNet-1k weights from {vision} (Apache-2.0), frozen "
                       f"(weights source: {self.config.vision_weights or 'random init'})",
@@ -281,10 +273,7 @@ class LiteStudent(AdModel):
 
     def _static(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         emb = self.table_q[input_ids].to(torch.float32) * self.table_scale[input_ids]
-        keep = attention_mask.to(emb.dtype) * (input_ids != CLS_ID).to(emb.dtype) * (input_ids != SEP_ID).to(emb.dtype)
-        m = keep.unsqueeze(-1)
-        mean = (emb * m).sum(1) / m.sum(1).clamp(min=1.0)
-        return emb, mean
+        return emb, static_mean(emb, input_ids, attention_mask)
 
     def forward(self, image: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor
                 ) -> dict[str, torch.Tensor]:
@@ -342,8 +331,8 @@ class LiteStudent(AdModel):
         if not self.training:
             return self.trunk(pixels)[-1].mean((2, 3))
         keys = [hashlib.blake2b(row.numpy().tobytes(), digest_size=16).digest() for row in image.detach().cpu()]
-        todo = sorted({i for i, k in enumerate(keys) if k not in self._feature_cache}
-                      - {i for i, k in enumerate(keys) if keys.index(k) != i})
+        first = {k: i for i, k in reversed(list(enumerate(keys)))}  # one row per new image (first occurrence)
+        todo = sorted(i for k, i in first.items() if k not in self._feature_cache)
         if todo:
             feats = self.trunk(pixels[todo])[-1].mean((2, 3))
             for i, f in zip(todo, feats, strict=True):

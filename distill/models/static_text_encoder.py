@@ -24,6 +24,14 @@ from adfusion_edge.tokenizer import BERT_UNCASED
 CLS_ID, SEP_ID = 101, 102  # bert-base-uncased
 
 
+def static_mean(tokens: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Mean of ``tokens`` (B, L, D) over real word pieces: [CLS], [SEP] and padding left out, as the
+    runtime's numpy ``StaticEmbeddings.encode`` does (before L2-normalisation)."""
+    keep = attention_mask.to(tokens.dtype) * (input_ids != CLS_ID).to(tokens.dtype) * (input_ids != SEP_ID).to(tokens.dtype)
+    m = keep.unsqueeze(-1)
+    return (tokens * m).sum(1) / m.sum(1).clamp(min=1.0)
+
+
 class StaticTextEncoder(nn.Module):
     """Embedding lookup initialised from static embeddings, masked mean pooling, optional MLP.
 
@@ -55,9 +63,7 @@ class StaticTextEncoder(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         tokens = self.proj(self.embed(input_ids))
-        keep = attention_mask.to(tokens.dtype) * (input_ids != CLS_ID).to(tokens.dtype) * (input_ids != SEP_ID).to(tokens.dtype)
-        m = keep.unsqueeze(-1)
-        pooled = (tokens * m).sum(1) / m.sum(1).clamp(min=1.0)
+        pooled = static_mean(tokens, input_ids, attention_mask)
         if self.mlp is not None:
             pooled = pooled + self.mlp(pooled)
         return tokens, pooled
