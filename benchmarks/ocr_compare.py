@@ -109,5 +109,29 @@ def timed(fn: Callable[[np.ndarray], object], img: np.ndarray) -> tuple[object, 
     return out, (time.perf_counter() - t0) * 1e3
 
 
+def text_reader(engine: object) -> Callable[[np.ndarray], str]:
+    """An OcrEngine as a pixels -> text call (what the races time beside the legacy engine)."""
+    return lambda img: engine.read(img).text  # type: ignore[attr-defined]
+
+
+def interleaved_reads(calls: dict[str, Callable[[np.ndarray], object]], images: list[np.ndarray],
+                      desc: str = "OCR race") -> tuple[dict[str, list[float]], dict[str, list[object]]]:
+    """Time every call on every image, interleaved ad by ad in a rotating order so machine load hits
+    all alike; one untimed call each first (model load, first inference). Returns (ms, reads) by name."""
+    from tqdm import tqdm
+
+    for fn in calls.values():
+        fn(images[0])
+    names = list(calls)
+    ms: dict[str, list[float]] = {k: [] for k in names}
+    reads: dict[str, list[object]] = {k: [] for k in names}
+    for j, img in enumerate(tqdm(images, desc=desc, unit="ad")):
+        for k in names[j % len(names):] + names[:j % len(names)]:
+            text, t = timed(calls[k], img)
+            ms[k].append(t)
+            reads[k].append(text)
+    return ms, reads
+
+
 def percentile(xs: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(xs, np.float64), q)) if xs else float("nan")

@@ -32,8 +32,16 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ocr_compare import MODEL_TOKENS, adsynth_ads, dev_images, legacy_engine, percentile, timed, words  # noqa: E402
-from tqdm import tqdm  # noqa: E402
+from ocr_compare import (  # noqa: E402
+    MODEL_TOKENS,
+    adsynth_ads,
+    dev_images,
+    interleaved_reads,
+    legacy_engine,
+    percentile,
+    text_reader,
+    words,
+)
 
 from adfusion_edge.analyzer import default_bundle  # noqa: E402
 from adfusion_edge.bundle import load_bundle  # noqa: E402
@@ -95,10 +103,6 @@ def candidates(int8_path: str, round_no: int) -> dict[str, OcrSettings]:
     }
 
 
-def _text_of(engine: OcrEngine):
-    return lambda img: engine.read(img).text
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dev", type=int, default=40, help="dev images (evenly spread subset)")
@@ -111,19 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     cands = candidates(int8_recogniser(tmp) if a.round == 1 else "", a.round)
     engines = {k: OcrEngine(s, token_budget=MODEL_TOKENS, count_tokens=count) for k, s in cands.items()}
     legacy = legacy_engine()
-    calls = {"legacy": legacy, **{k: _text_of(e) for k, e in engines.items()}}
+    calls = {"legacy": legacy, **{k: text_reader(e) for k, e in engines.items()}}
     ads = [("synth", i, img, txt) for i, img, txt in adsynth_ads("val", a.synth)]
     ads += [("dev", n, img, None) for n, img in dev_images(a.dev)]
-    for fn in calls.values():  # load models, first inference
-        fn(ads[0][2])
+    ms, reads = interleaved_reads(calls, [img for _kind, _id, img, _ in ads])
     names = list(calls)
-    ms = {k: [] for k in names}
-    reads = {k: [] for k in names}
-    for j, (_kind, _id, img, _txt) in enumerate(tqdm(ads, desc="OCR race", unit="ad")):
-        for k in names[j % len(names):] + names[:j % len(names)]:
-            text, t = timed(calls[k], img)
-            ms[k].append(t)
-            reads[k].append(text)
     ref = "reference settings + budget" if "reference settings + budget" in reads else names[1]
     rows = []
     legacy_synth = None

@@ -33,14 +33,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ocr_compare import (  # noqa: E402
     MODEL_TOKENS,
     adsynth_ads,
+    interleaved_reads,
     legacy_engine,
     model_window,
     percentile,
-    timed,
+    text_reader,
     words,
 )
 from ocr_pages import dense_pages  # noqa: E402
-from tqdm import tqdm  # noqa: E402
 
 from adfusion_edge.analyzer import default_bundle  # noqa: E402
 from adfusion_edge.bundle import load_bundle  # noqa: E402
@@ -78,10 +78,6 @@ def candidates(int8_dir: Path, round_no: int = 4) -> dict[str, OcrSettings]:
     }
 
 
-def _text_of(engine: OcrEngine):
-    return lambda img: engine.read(img).text
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pages", type=int, default=10)
@@ -99,19 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     cands = candidates(int8_dir, a.round)
     a.out = a.out or f"reports/ocr_race_round{a.round}"
     engines = {k: OcrEngine(s, token_budget=MODEL_TOKENS, count_tokens=count) for k, s in cands.items()}
-    calls = {"legacy": legacy_engine(), **{k: _text_of(e) for k, e in engines.items()}}
+    calls = {"legacy": legacy_engine(), **{k: text_reader(e) for k, e in engines.items()}}
     ads = [("page", i, img, key) for i, img, _, key in dense_pages(a.pages)]
     ads += [("synth", i, img, txt) for i, img, txt in adsynth_ads("val", a.synth, size=1000)]
-    for fn in calls.values():  # load models, first inference
-        fn(ads[0][2])
+    ms, reads = interleaved_reads(calls, [img for _kind, _id, img, _ in ads])
     names = list(calls)
-    ms = {k: [] for k in names}
-    reads = {k: [] for k in names}
-    for j, (_kind, _id, img, _key) in enumerate(tqdm(ads, desc="OCR race", unit="ad")):
-        for k in names[j % len(names):] + names[:j % len(names)]:
-            text, t = timed(calls[k], img)
-            ms[k].append(t)
-            reads[k].append(text)
     legacy_win = [cut(t) for t in reads["legacy"]]
     rows = []
     for k in names:
