@@ -108,6 +108,9 @@ class Trainer:
         self._given_model, self.resume, self.progress = model, resume, progress
         self.out = Path(cfg.out_dir)
         self.history: list[dict[str, Any]] = []
+        # Running label frequencies for LossWeights.logit_adjust, made on the first loss that needs them
+        # (not saved: after a resume they are re-estimated from the batches that follow).
+        self._label_priors: Any = None
 
     # ---- override points ---------------------------------------------------------------------
 
@@ -121,9 +124,9 @@ class Trainer:
         from adfusion_edge.distill.train.losses import LabelPriors, compute_losses
 
         weights = self.loss_weights
-        if weights.logit_adjust and getattr(self, "_label_priors", None) is None:
+        if weights.logit_adjust and self._label_priors is None:
             self._label_priors = LabelPriors(tuple(h for h, _ in weights.logit_adjust))
-        return compute_losses(outputs, batch, weights, getattr(self, "_label_priors", None))
+        return compute_losses(outputs, batch, weights, self._label_priors)
 
     def build_extras(self) -> list[nn.Module]:
         """Extra trainable modules (e.g. a distillation hint projection), built on ``self.rt.device``.
