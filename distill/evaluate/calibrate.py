@@ -34,20 +34,11 @@ from adfusion_edge import schema
 from adfusion_edge.distill.data.dataset import AdCollate, AdDataset
 from adfusion_edge.distill.data.text_rows import TextRowDataset
 from adfusion_edge.distill.evaluate.evaluator import collect
+from adfusion_edge.distill.evaluate.metrics import log_softmax, nll
 from adfusion_edge.errors import ConfigError
 
 SCALED_KINDS = ("single", "ordinal")
 _GRID = np.exp(np.linspace(np.log(0.1), np.log(10.0), 121))
-
-
-def _log_softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-
-
-def nll(logits: np.ndarray, y: np.ndarray, t: float = 1.0) -> float:
-    """Mean negative log-likelihood of labels ``y`` under softmax(logits / t)."""
-    return float(-_log_softmax(logits / t)[np.arange(len(y)), y].mean())
 
 
 def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
@@ -77,10 +68,6 @@ def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 15)
 def _labelled(c: Any, head: str) -> tuple[np.ndarray, np.ndarray]:
     m = c.targets[f"m/{head}"].astype(bool)
     return c.outputs[head][m].astype(np.float64), c.targets[f"y/{head}"][m].astype(np.int64)
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    return np.exp(_log_softmax(z))
 
 
 def _collect_sets(model: torch.nn.Module, corpus: str, rows: str, tokenizer: str, batch_size: int) -> dict[str, Any]:
@@ -121,8 +108,8 @@ def calibrate(model: torch.nn.Module, collected: Mapping[str, Any]) -> dict[str,
             if len(y) < 20:
                 continue
             scale = t / old.get(head, 1.0)
-            ece[name][head] = {"n": int(len(y)), "before": round(expected_calibration_error(_softmax(z), y), 4),
-                               "after": round(expected_calibration_error(_softmax(z / scale), y), 4)}
+            ece[name][head] = {"n": int(len(y)), "before": round(expected_calibration_error(np.exp(log_softmax(z)), y), 4),
+                               "after": round(expected_calibration_error(np.exp(log_softmax(z / scale)), y), 4)}
     return {"temperatures": temps, "ece": ece}
 
 

@@ -138,6 +138,18 @@ def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise log-softmax (float64, shifted by the row max so large logits do not overflow)."""
+    z = np.asarray(z, np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def nll(logits: np.ndarray, y: np.ndarray, t: float = 1.0) -> float:
+    """Mean negative log-likelihood of labels ``y`` under softmax(logits / t): what a temperature fit minimises."""
+    return float(-log_softmax(np.asarray(logits, np.float64) / t)[np.arange(len(y)), y].mean())
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.asarray(x, np.float64)))
 

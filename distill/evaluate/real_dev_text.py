@@ -28,6 +28,7 @@ from adfusion_edge import schema
 from adfusion_edge.distill.data import realtext
 from adfusion_edge.distill.data.pitt import PITT_SENTIMENTS, SENTIMENT_TO_OURS
 from adfusion_edge.distill.data.realdata import realdata_dir
+from adfusion_edge.distill.evaluate.metrics import nll
 from adfusion_edge.distill.models.sentence_encoder import Encoder, minilm_encoder
 from adfusion_edge.static_text import StaticEmbeddings
 
@@ -85,13 +86,7 @@ def fit_temperature(enc: Encoder, texts: Sequence[str], gold: Sequence[str], hea
     labels = schema.head(head).labels
     sims = enc(list(texts)) @ enc(ld.descriptions(head)).T
     y = np.array([labels.index(g) for g in gold])
-    best = (np.inf, 0.0)
-    for t in (0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2):
-        z = sims / t
-        z -= z.max(1, keepdims=True)
-        nll = float(-(z[np.arange(len(y)), y] - np.log(np.exp(z).sum(1))).mean())
-        best = min(best, (nll, t))
-    return best[1]
+    return min((0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2), key=lambda t: nll(sims, y, t))
 
 
 def softmax_regression(x: np.ndarray, y: np.ndarray, k: int, l2: float = 1e-3, steps: int = 400,
