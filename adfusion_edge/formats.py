@@ -36,6 +36,8 @@ OPTIONS: dict[str, str] = {
     "max_batch": "largest batch in the TensorRT optimization profile",
     "workspace_gb": "TensorRT builder workspace limit in GiB",
     "dla_core": "Jetson DLA core to build for (TensorRT)",
+    "pack_weights": "store large float weights as int8 per channel in weights.npz, restored to float32 at load "
+                    "(a smaller bundle, the same float graph; ONNX fp32)",
 }
 DEVICES_ALL = frozenset({"auto", "cpu", "cuda", "jetson"})
 DEVICES_GPU = frozenset({"auto", "cuda", "jetson"})
@@ -128,7 +130,7 @@ FORMATS: dict[str, ModelFormat] = {
     for f in (
         ModelFormat(
             "onnx", (".onnx",), "onnxruntime", "adfusion_edge.runtimes.onnxruntime_backend",
-            "adfusion_edge.export.onnx_writer:write", frozenset({"int8", "calib", "opset", "dynamic_seq", "fallback"}),
+            "adfusion_edge.export.onnx_writer:write", frozenset({"int8", "calib", "opset", "dynamic_seq", "fallback", "pack_weights"}),
             ("torch", "onnx", "onnxruntime"),
         ),
         ModelFormat(

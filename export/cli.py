@@ -34,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workspace-gb", type=float, default=None, help="TensorRT builder workspace (GiB)")
     parser.add_argument("--dla-core", type=int, default=None, help="Jetson DLA core (TensorRT)")
     parser.add_argument("--calib-limit", type=int, default=128, help="most ads per calibration / parity set")
+    parser.add_argument("--pack-weights", action="store_true",
+                        help="ONNX fp32: store large weights as int8 per channel in weights.npz (restored to float32 "
+                             "at load; a smaller bundle, the same float graph, parity-gated)")
     parser.add_argument("--no-measure", action="store_true", help="skip the FP32 vs INT8 latency measurement")
     parser.add_argument("--ctr-thresholds", default=None, metavar="T1,T2",
                         help="CTR values of the low/medium and medium/high buckets the model was trained with "
@@ -101,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         result = export_bundle(
             model, args.format, out, tokenizer, int8=args.int8, fp16=args.fp16, calib=args.calib,
             fallback=args.fallback, opset=args.opset or 17, dynamic_seq=args.dynamic_seq,
-            measure=not args.no_measure, calib_limit=args.calib_limit, progress=progress,
+            pack_weights=args.pack_weights, measure=not args.no_measure, calib_limit=args.calib_limit, progress=progress,
             ctr_thresholds=_ctr_thresholds(args.ctr_thresholds),
             provenance={"checkpoint": str(ckpt), "steps": info.get("step"), "metrics": {"checkpoint": info.get("metrics")},
                         "data": {"train": info.get("data") or training.get("data")}, "training": training,

@@ -62,7 +62,7 @@ def _example_set(model: torch.nn.Module, n: int = 8) -> AdSet:
 
 def export_bundle(model: torch.nn.Module, fmt: str, out: str | os.PathLike, tokenizer_file: str | os.PathLike,
                   int8: bool = False, fp16: bool = False, calib: str | os.PathLike | list | None = None,
-                  fallback: bool = False, opset: int = 17, dynamic_seq: bool = False,
+                  fallback: bool = False, opset: int = 17, dynamic_seq: bool = False, pack_weights: bool = False,
                   quant_config: Any = None, measure: bool = True, calib_limit: int = 128,
                   provenance: Mapping[str, Any] | None = None,
                   progress: Callable[[str], None] | None = None, ctr_thresholds: Any = None,
@@ -79,6 +79,7 @@ def export_bundle(model: torch.nn.Module, fmt: str, out: str | os.PathLike, toke
             for int8.
         fallback: On an INT8 parity failure ship FP32 (fp16 for TensorRT) instead of raising.
         opset, dynamic_seq: ONNX options.
+        pack_weights: ONNX fp32: large weights stored as int8 in weights.npz (adfusion_edge/packed_weights.py).
         quant_config: QuantConfig override.
         measure: Time FP32 vs INT8 (about 2 s) into the metrics.
         calib_limit: Most ads per calibration / held-out set.
@@ -96,7 +97,7 @@ def export_bundle(model: torch.nn.Module, fmt: str, out: str | os.PathLike, toke
 
     f = get_format(fmt)
     f.validate_options({"int8": int8, "fp16": fp16, "calib": calib, "fallback": fallback,
-                        "dynamic_seq": dynamic_seq, **trt_options})
+                        "dynamic_seq": dynamic_seq, "pack_weights": pack_weights, **trt_options})
     missing = f.missing_packages()
     if missing:
         raise BackendUnavailableError(f"{', '.join(missing)} not installed (needed for --format {f.name})")
@@ -117,7 +118,7 @@ def export_bundle(model: torch.nn.Module, fmt: str, out: str | os.PathLike, toke
     with tempfile.TemporaryDirectory(prefix="adfusion-export-") as tmp:
         job = ExportJob(model, f, Path(tmp), check_set, reference, calib_set, holdout, probe,
                         {"int8": int8, "fp16": fp16, "fallback": fallback, "opset": opset, "dynamic_seq": dynamic_seq,
-                         **trt_options}, quant_config, measure, say)
+                         "pack_weights": pack_weights, **trt_options}, quant_config, measure, say)
         written = f.load_writer()(job)  # the format table's writer: export/<format>_writer.py write()
         result_metrics, notes = job.metrics, job.notes
         prov = {**dict(provenance or {}), "command": " ".join(shlex.quote(a) for a in sys.argv),

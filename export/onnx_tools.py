@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from adfusion_edge import io_contract, schema
+from adfusion_edge import io_contract, packed_weights, schema
 from adfusion_edge.export.wrapper import example_inputs, wrap_for_export
 
 DEFAULT_OPSET = 17
@@ -71,7 +71,11 @@ def ort_cpu_session(model: bytes | str | os.PathLike, threads: int | None = None
         so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     so.log_severity_level = 3
     src = model if isinstance(model, bytes) else str(Path(model))
-    return ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
+    values = [] if isinstance(model, bytes) else packed_weights.add_to_session_options(
+        so, packed_weights.session_initializers(model))
+    sess = ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
+    sess._adfusion_initializers = values  # type: ignore[attr-defined]  # must outlive the session
+    return sess
 
 
 def torch_outputs(model: torch.nn.Module, feeds: Mapping[str, np.ndarray], batch: int = 32) -> dict[str, np.ndarray]:

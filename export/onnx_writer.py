@@ -117,12 +117,45 @@ def _declare_output_shapes(proto: onnx.ModelProto, max_tokens: int, dynamic_seq:
 
 
 def write(job: Any) -> Written:
-    """The format table's writer for ``onnx``: the FP32 graph, or the INT8 one with ``int8``.
+    """The format table's writer for ``onnx``: the FP32 graph, or the INT8 one with ``int8``; with
+    ``pack_weights`` an FP32 graph's large weights move to weights.npz (adfusion_edge/packed_weights.py)
+    in the smallest storage scheme that passes the per-head gate against the FP32 graph.
 
     Args:
         job: An export.job.ExportJob (its ``onnx()`` exports, gates parity and quantizes).
     """
-    return job.onnx()
+    written = job.onnx()
+    if not job.option("pack_weights"):
+        return written
+    if written.precision != "fp32":
+        raise ConfigError(f"--pack-weights packs an fp32 graph's weights; the graph written is {written.precision}")
+    from adfusion_edge import packed_weights
+    from adfusion_edge.errors import ParityError
+    from adfusion_edge.export.onnx_tools import ort_outputs
+    from adfusion_edge.export.parity import check_int8
+    from adfusion_edge.export.weight_packing import pack_onnx
+
+    # Rounded weights are a precision change: the INT8 gate (per-head top-1 agreement with FP32 and
+    # the overall-score drop, on the held-out ads) decides, not the float tolerance. The smallest
+    # scheme that passes ships.
+    feeds = job.check_set.feeds
+    fp32_out = ort_outputs(written.model, feeds)
+    tried: dict[str, Any] = {}
+    for scheme in packed_weights.SCHEMES:
+        job.say(f"packing weights ({scheme})")
+        model, weights, stats = pack_onnx(written.model, job.tmpdir / f"packed-{scheme}", scheme)
+        try:
+            gate = check_int8(fp32_out, ort_outputs(model, feeds), job.check_set.targets)
+        except ParityError as e:
+            tried[scheme] = {**stats, "parity": e.result.to_dict() if e.result is not None else None}
+            job.notes.append(f"packed weights {scheme} fail the gate:\n{e.table}")
+            continue
+        job.metrics["packed_weights"] = {**stats, "parity": gate.to_dict(), "failed": tried}
+        break
+    else:
+        raise ParityError("no packed-weights scheme passes the parity gate (export without --pack-weights)",
+                          "\n".join(job.notes[-len(packed_weights.SCHEMES):]))
+    return Written(model, "fp32", written.io, (*written.extra, weights))
 
 
 def graph_io(path: str | Path) -> dict[str, list[dict]]:

@@ -17,8 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from adfusion_edge import packed_weights
 from adfusion_edge.bundle import TensorSpec
-from adfusion_edge.errors import BackendUnavailableError, ConfigError, UnknownFormatError
+from adfusion_edge.errors import BackendUnavailableError, BundleError, ConfigError, UnknownFormatError
+from adfusion_edge.onnx_graph import scan_onnx
 from adfusion_edge.runtimes.base import Backend, NotInstalledError
 
 CPU, CUDA, TRT = "CPUExecutionProvider", "CUDAExecutionProvider", "TensorrtExecutionProvider"
@@ -81,6 +83,13 @@ class OnnxRuntimeBackend(Backend):
             so.intra_op_num_threads = int(threads)
         so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         so.log_severity_level = 3  # ORT warnings about fallbacks are reported by us, precisely
+        try:
+            external = scan_onnx(self.path).external_files
+        except BundleError as e:  # not an ONNX protobuf: the same answer as ORT's own refusal
+            raise BackendUnavailableError(f"{self.path}: onnxruntime cannot load the model with {wanted}: {e}") from None
+        # Packed weights (int8 or fp16 on disk, float32 in the session): adfusion_edge/packed_weights.py.
+        self._initializers = packed_weights.add_to_session_options(
+            so, packed_weights.session_initializers(self.path, external))
         try:
             self._session = ort.InferenceSession(str(self.path), so, providers=chain)
         except Exception as e:  # ORT raises its own Fail / InvalidGraph / NoSuchFile types

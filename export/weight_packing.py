@@ -1,0 +1,56 @@
+"""Move an FP32 ONNX graph's large float weights into ``weights.npz`` as int8 (adfusion_edge/packed_weights.py).
+
+The graph keeps every node; each packed initializer loses its bytes and becomes external data
+located in ``weights.npz``, which the runtime reads, restores to float32 and hands to ONNX Runtime
+before the session is made. Small tensors (biases, norms, scales: under ``min_elements``) stay in
+the graph as they are, as do non-float tensors (the int8 token tables already are int8).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from adfusion_edge import packed_weights
+
+WEIGHTS_FILE = "weights" + packed_weights.SUFFIX
+MIN_ELEMENTS = 4096
+
+
+def pack_onnx(src: str | Path, out_dir: str | Path, scheme: str = packed_weights.INT8,
+              min_elements: int = MIN_ELEMENTS) -> tuple[Path, Path, dict[str, Any]]:
+    """Write ``out_dir/<src name>`` (the graph) and ``out_dir/weights.npz`` in ``scheme``.
+
+    Returns:
+        (graph path, weights path, stats: tensors packed, float bytes before, file bytes after,
+        largest relative error of a packed tensor).
+    """
+    src, out_dir = Path(src), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model = onnx.load(str(src))
+    chosen = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer
+              if t.data_type == onnx.TensorProto.FLOAT and int(np.prod(t.dims)) >= min_elements}
+    content = packed_weights.pack(chosen, scheme)
+    weights = out_dir / WEIGHTS_FILE
+    np.savez_compressed(weights, **content)
+    restored = packed_weights.unpack(content, str(weights))
+    worst = max((float(np.abs(restored[n] - a).max() / max(np.abs(a).max(), 1e-12)) for n, a in chosen.items()),
+                default=0.0)
+    for t in model.graph.initializer:
+        if t.name in chosen:
+            t.ClearField("raw_data")
+            t.ClearField("float_data")
+            t.data_location = onnx.TensorProto.EXTERNAL
+            del t.external_data[:]
+            entry = t.external_data.add()
+            entry.key, entry.value = "location", WEIGHTS_FILE
+    graph = out_dir / src.name
+    onnx.save(model, str(graph))
+    stats = {"tensors": len(chosen), "float_bytes": int(sum(a.nbytes for a in chosen.values())),
+             "weights_file_bytes": weights.stat().st_size, "graph_bytes": graph.stat().st_size,
+             "max_relative_error": worst, "scheme": scheme}
+    return graph, weights, stats
