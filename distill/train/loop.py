@@ -111,6 +111,8 @@ class Trainer:
         # Running label frequencies for LossWeights.logit_adjust, made on the first loss that needs them
         # (not saved: after a resume they are re-estimated from the batches that follow).
         self._label_priors: Any = None
+        # MiniLM for LossWeights.text_distill, loaded on the first loss that needs it (memo not saved).
+        self._text_teacher: Any = None
 
     # ---- override points ---------------------------------------------------------------------
 
@@ -126,7 +128,14 @@ class Trainer:
         weights = self.loss_weights
         if weights.logit_adjust and self._label_priors is None:
             self._label_priors = LabelPriors(tuple(h for h, _ in weights.logit_adjust))
-        return compute_losses(outputs, batch, weights, self._label_priors)
+        targets = None
+        if weights.text_distill:
+            if self._text_teacher is None:
+                from adfusion_edge.distill.train.text_teacher import SentenceTeacher
+
+                self._text_teacher = SentenceTeacher()
+            targets = self._text_teacher(batch["input_ids"], batch["attention_mask"])
+        return compute_losses(outputs, batch, weights, self._label_priors, targets)
 
     def build_extras(self) -> list[nn.Module]:
         """Extra trainable modules (e.g. a distillation hint projection), built on ``self.rt.device``.

@@ -64,6 +64,9 @@ class LossWeights:
             estimate, :class:`LabelPriors`), so the model's own logits learn a class-balanced score.
             Used for theme: the real text rows are 56% food (Pitt), and an advertiser's mix of
             themes is not Pitt's.
+        text_distill: Weight of the sentence-embedding distillation term: ``1 - cos`` between the
+            model's ``aux/text_embed`` and all-MiniLM-L6-v2's embedding of the same token ids
+            (distill/train/text_teacher.py), over the samples that have text. 0 = off.
     """
 
     alpha: float = 1.0
@@ -79,6 +82,7 @@ class LossWeights:
     multi_reduction: str = "mean"
     multi_pos_weight: float = 1.0
     logit_adjust: tuple[tuple[str, float], ...] | Mapping[str, float] = ()
+    text_distill: float = 0.0
 
     def __post_init__(self) -> None:
         adjust = tuple(sorted((str(n), float(t)) for n, t in dict(self.logit_adjust).items()))
@@ -228,8 +232,18 @@ def _zero(outputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
     return torch.zeros((), device=outputs[schema.HEADS[0].name].device)
 
 
+def text_distill_loss(embed: torch.Tensor, target: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Mean ``1 - cos(embed, target)`` over the samples with a word between [CLS] and [SEP]."""
+    has_text = torch.as_tensor(attention_mask).sum(1) > 2
+    if not bool(has_text.any()):
+        return embed.sum() * 0.0
+    cos = F.cosine_similarity(embed[has_text], target[has_text].to(embed.dtype), dim=-1)
+    return (1.0 - cos).mean()
+
+
 def compute_losses(outputs: Mapping[str, torch.Tensor], batch: Mapping, weights: LossWeights,
-                   priors: LabelPriors | None = None) -> dict[str, torch.Tensor]:
+                   priors: LabelPriors | None = None, text_targets: torch.Tensor | None = None
+                   ) -> dict[str, torch.Tensor]:
     """All loss terms of one batch.
 
     Args:
@@ -237,9 +251,11 @@ def compute_losses(outputs: Mapping[str, torch.Tensor], batch: Mapping, weights:
         batch: Targets per distill/data/targets.py (torch tensors or numpy arrays).
         weights: Loss weights and options.
         priors: Running label frequencies; required when ``weights.logit_adjust`` is set.
+        text_targets: The text teacher's (B, D) sentence embeddings; required when
+            ``weights.text_distill`` is set (the model must output ``aux/text_embed``).
 
     Returns:
-        "task", "itc", "mi" (unweighted), "total" (weighted sum, what to backpropagate),
+        "task", "itc", "mi", "text_distill" (unweighted), "total" (weighted sum, what to backpropagate),
         "task/<output>" per schema output, "mi/kl" and "mi/anchor" (for logging).
     """
     parts = task_losses(outputs, batch, weights, priors)
@@ -255,4 +271,12 @@ def compute_losses(outputs: Mapping[str, torch.Tensor], batch: Mapping, weights:
     kl, anchor = mi_losses(outputs, batch, weights)
     mi = kl + weights.mi_anchor * anchor
     total = weights.alpha * task + weights.beta * itc + weights.gamma * mi
-    return {"task": task, "itc": itc, "mi": mi, "total": total, **parts, "mi/kl": kl, "mi/anchor": anchor}
+    text = _zero(outputs)
+    if weights.text_distill:
+        if text_targets is None or "aux/text_embed" not in outputs:
+            raise ConfigError("loss text_distill needs a model with an aux/text_embed output and the teacher's "
+                              "targets (lite_student with text_embed: distilled)")
+        text = text_distill_loss(outputs["aux/text_embed"], text_targets, batch["attention_mask"])
+        total = total + weights.text_distill * text
+    return {"task": task, "itc": itc, "mi": mi, "text_distill": text, "total": total, **parts,
+            "mi/kl": kl, "mi/anchor": anchor}
