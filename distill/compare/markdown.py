@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from adfusion_edge.distill.evaluate.metrics import main_metric
+from adfusion_edge.distill.evaluate.real_dev_report import kept_section
 
 NA = "n/a"
 
@@ -236,5 +237,10 @@ def write_report(res: Mapping[str, Any], path: str | os.PathLike) -> Path:
               "the bundle's graph in ONNX Runtime over the same split."]
     if cfg.get("max_samples"):
         lines.append(f"- Scores computed here used only the first {cfg['max_samples']} samples of each split.")
+    # The real-ad section is written by real_dev_report (it needs the labelled real images, not a corpus):
+    # regenerating the AdSynth comparison keeps it.
+    kept = kept_section(path)
+    if kept:
+        lines += ["", *kept]
     path.write_text("\n".join(lines) + "\n")
     return path

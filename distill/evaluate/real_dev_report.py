@@ -9,6 +9,10 @@ with the text given, timed on the same images in this run.
 Baselines per head: the majority label of the labelled ads; zero-shot theme = the static MiniLM
 embedding of the ad's text hint against the theme descriptions (no training, as in TEXT.md).
 
+``--student-report reports/student/REPORT.md`` also writes the per-head table into that report's
+real-ad section (between :data:`SECTION_BEGIN` and :data:`SECTION_END`; the student report keeps the
+section when it is regenerated), so the AdSynth figures and the real-ad figures sit in one file.
+
     python -m adfusion_edge.distill.evaluate.real_dev_report --bundle small=adfusion_edge/models/default \\
         --bundle nano=adfusion_edge/models/nano --out reports/real_ads/dev_report
 """
@@ -28,6 +32,8 @@ from adfusion_edge.errors import ConfigError
 
 SINGLE = ("theme", "monetary", "cta", "dominant_colour", "sentiment")
 HEADS = (*SINGLE, "objects")
+SECTION_BEGIN = "<!-- real-ads:begin (written by distill/evaluate/real_dev_report.py) -->"
+SECTION_END = "<!-- real-ads:end -->"
 
 
 def _labels(dev: Path) -> dict[str, dict[str, Any]]:
@@ -100,14 +106,12 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}%"
 
 
-def markdown(result: Mapping[str, Any]) -> str:
-    """The report's tables: per head, every bundle with OCR [given text] beside the baselines."""
+def tables(result: Mapping[str, Any]) -> list[str]:
+    """Per head, every bundle with OCR [given text] beside the baselines; then latency and mean accuracy."""
     bundles = result["bundles"]
     base = result["baselines"]
     head_row = ["head", "majority", "zero-shot"] + [f"{n} ({b['precision']})" for n, b in bundles.items()]
     lines = [
-        "# Real-ad dev set, per head",
-        "",
         f"Generated {result['date']} by `{result['command']}` on {result['ads']} ads of `{result['dev']}` "
         f"(evaluation only; load average {result['load']}). Each bundle cell: with OCR [with the text given].",
         "Objects: an ad with labelled objects counts as right when any predicted label is one of them; "
@@ -124,8 +128,41 @@ def markdown(result: Mapping[str, Any]) -> str:
     lines += ["", "| bundle | Analyzer.run, text given, p50 (ms) | mean accuracy with OCR |", "|---|---|---|"]
     for name, b in bundles.items():
         lines.append(f"| {name} | {b['run_text_given_p50_ms']:.2f} | {_pct(mean_accuracy(b['ocr']))} |")
-    lines += ["", "![quality vs latency](quality_vs_latency.png)", ""]
-    return "\n".join(lines)
+    return lines
+
+
+def markdown(result: Mapping[str, Any]) -> str:
+    """DEV.md: the tables and the quality-vs-latency plot."""
+    return "\n".join(["# Real-ad dev set, per head", "", *tables(result), "",
+                      "![quality vs latency](quality_vs_latency.png)", ""])
+
+
+def student_report_section(result: Mapping[str, Any], plot_path: str) -> list[str]:
+    """The real-ad section of reports/student/REPORT.md, markers included."""
+    return [SECTION_BEGIN, "## Real ads: the labelled dev set, per head", "",
+            "AdSynth scores above say how well a model learned AdSynth; these say what it gets right on real "
+            "print and web ads (evaluation only, never trained or tuned on).", "", *tables(result), "",
+            f"![real-ad quality vs latency]({plot_path})", "", SECTION_END]
+
+
+def splice_section(text: str, section: Sequence[str]) -> str:
+    """``text`` with its marked real-ad section replaced by ``section`` (appended when it has none)."""
+    block = "\n".join(section)
+    if SECTION_BEGIN in text and SECTION_END in text:
+        head, rest = text.split(SECTION_BEGIN, 1)
+        return head + block + rest.split(SECTION_END, 1)[1]
+    return text.rstrip("\n") + "\n\n" + block + "\n"
+
+
+def kept_section(path: Path) -> list[str]:
+    """The marked real-ad section of an existing report (empty when there is none): kept on regeneration."""
+    if not path.is_file():
+        return []
+    text = path.read_text(encoding="utf-8")
+    if SECTION_BEGIN not in text or SECTION_END not in text:
+        return []
+    inner = text.split(SECTION_BEGIN, 1)[1].split(SECTION_END, 1)[0]
+    return [SECTION_BEGIN, *inner.strip("\n").splitlines(), SECTION_END]
 
 
 def mean_accuracy(scores: Mapping[str, Mapping[str, Any]]) -> float:
@@ -156,8 +193,10 @@ def plot(result: Mapping[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def run(bundles: Mapping[str, str], dev: Path, out: Path, command: str = "") -> dict:
-    """Score every bundle, write ``DEV.md``, ``dev_figures.json`` and ``quality_vs_latency.png`` into ``out``."""
+def run(bundles: Mapping[str, str], dev: Path, out: Path, command: str = "",
+        student_report: Path | None = None) -> dict:
+    """Score every bundle, write ``DEV.md``, ``dev_figures.json`` and ``quality_vs_latency.png`` into ``out``
+    (and the real-ad section of ``student_report``, when given)."""
     from tqdm import tqdm
 
     labels = _labels(dev)
@@ -171,6 +210,10 @@ def run(bundles: Mapping[str, str], dev: Path, out: Path, command: str = "") -> 
     (out / "dev_figures.json").write_text(json.dumps(result, indent=1) + "\n")
     (out / "DEV.md").write_text(markdown(result))
     plot(result, out / "quality_vs_latency.png")
+    if student_report is not None:
+        plot_path = os.path.relpath(out / "quality_vs_latency.png", student_report.parent)
+        text = student_report.read_text(encoding="utf-8") if student_report.is_file() else ""
+        student_report.write_text(splice_section(text, student_report_section(result, plot_path)), encoding="utf-8")
     return result
 
 
@@ -184,13 +227,15 @@ def main(argv: list[str] | None = None) -> int:
                    help="a bundle directory or a packaged size, named (repeat)")
     p.add_argument("--dev", default=None, help="labelled real-ad folder (default: realdata/images/dev)")
     p.add_argument("--out", default="reports/real_ads/dev_report")
+    p.add_argument("--student-report", default=None, metavar="REPORT.md",
+                   help="also write the per-head table into this report's real-ad section")
     a = p.parse_args(argv)
     bundles = dict(b.split("=", 1) if "=" in b else (b, b) for b in a.bundle)
     dev = Path(a.dev) if a.dev else dev_dir()
     if dev is None:
         raise ConfigError("no real-ad dev folder found; pass --dev DIR or set ADFUSION_REALDATA")
     run(bundles, dev, Path(a.out), command="python -m adfusion_edge.distill.evaluate.real_dev_report " + " ".join(
-        sys.argv[1:] if argv is None else argv))
+        sys.argv[1:] if argv is None else argv), student_report=Path(a.student_report) if a.student_report else None)
     print(f"wrote {a.out}/DEV.md")
     return 0
 

@@ -12,7 +12,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from bundle_fixtures import ad_png, fp32_bundle, tiny_artifacts  # noqa: E402, F401
 
-from adfusion_edge.distill.evaluate.real_dev_report import baselines, run, score  # noqa: E402
+from adfusion_edge.distill.evaluate.real_dev_report import (  # noqa: E402
+    SECTION_BEGIN,
+    SECTION_END,
+    baselines,
+    kept_section,
+    run,
+    score,
+    splice_section,
+)
 
 
 def test_score_counts_objects_any_right_and_skips_unlabelled_heads():
@@ -44,10 +52,27 @@ def test_baselines_and_a_run_on_a_labelled_folder(fp32_bundle, tmp_path):  # noq
     base = baselines([labels[k] for k in sorted(labels)])
     assert base["theme"]["majority"] == 2 / 3 and base["theme"]["majority_label"] == "food"
     assert 0.0 <= base["theme"]["zero_shot"] <= 1.0 and base["objects"]["majority"] == 0.0
-    result = run({"tiny": str(fp32_bundle)}, dev, tmp_path / "out", command="test")
+    report = tmp_path / "student" / "REPORT.md"
+    report.parent.mkdir()
+    report.write_text("# Teacher vs student\n\nAdSynth tables\n")
+    result = run({"tiny": str(fp32_bundle)}, dev, tmp_path / "out", command="test", student_report=report)
     b = result["bundles"]["tiny"]
     assert b["ocr"]["theme"]["n"] == 3 and b["given_text"]["objects"]["n"] == 1 and b["run_text_given_p50_ms"] > 0
     md = (tmp_path / "out" / "DEV.md").read_text()
     assert "| theme | 66.7% |" in md and "tiny (fp32)" in md
     assert (tmp_path / "out" / "quality_vs_latency.png").stat().st_size > 1000
     assert json.loads((tmp_path / "out" / "dev_figures.json").read_text())["ads"] == 3
+    text = report.read_text()
+    assert text.startswith("# Teacher vs student\n\nAdSynth tables\n") and text.count(SECTION_BEGIN) == 1
+    assert "| theme | 66.7% |" in text and "../out/quality_vs_latency.png" in text
+
+
+def test_the_real_ad_section_is_replaced_in_place_and_kept_on_regeneration(tmp_path):
+    old = f"# R\n\nbefore\n\n{SECTION_BEGIN}\nold table\n{SECTION_END}\n\nafter\n"
+    new = splice_section(old, [SECTION_BEGIN, "new table", SECTION_END])
+    assert new == f"# R\n\nbefore\n\n{SECTION_BEGIN}\nnew table\n{SECTION_END}\n\nafter\n"
+    path = tmp_path / "REPORT.md"
+    path.write_text(new)
+    assert kept_section(path) == [SECTION_BEGIN, "new table", SECTION_END]
+    path.write_text("# no section\n")
+    assert kept_section(path) == [] and kept_section(tmp_path / "missing.md") == []
