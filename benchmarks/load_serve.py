@@ -121,6 +121,21 @@ class Server:
         """CPU time the server process has used so far (Linux /proc; None elsewhere)."""
         return process_cpu_seconds(self.proc.pid)
 
+    def batch_counts(self) -> tuple[float, float] | None:
+        """(ads, model calls) of the text lane so far, from the server's Prometheus batch-size histogram."""
+        import httpx
+
+        try:
+            text = httpx.get(f"{self.url}/metrics", timeout=5).text
+        except httpx.TransportError:
+            return None
+        got = {}
+        for line in text.splitlines():
+            for key in ("sum", "count"):
+                if line.startswith(f"adfusion_batch_size_{key}{{") and 'lane="text"' in line:
+                    got[key] = float(line.rsplit(" ", 1)[1])
+        return (got["sum"], got["count"]) if len(got) == 2 else None
+
     def batch_independent(self) -> bool:
         """Whether the served bundle batches for real (False: run_batch goes ad by ad, so
         micro-batching can save no model time and the batched / unbatched ratio is noise)."""
@@ -263,12 +278,15 @@ class LoadGenerator:
         n = max(1, min(max_requests, int(rate * seconds)))
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
         t_start = time.perf_counter() + 0.5  # time for every process to open its connections
-        cpu0 = server.cpu_seconds()
+        cpu0, calls0 = server.cpu_seconds(), server.batch_counts()
         jobs = [self.pool.submit(_client_process, server.port, bodies, rate, range(j, n, self.clients), t_start,
                                  timeout_s) for j in range(self.clients)]
         parts = [j.result() for j in jobs]
-        cpu1 = server.cpu_seconds()
+        cpu1, calls1 = server.cpu_seconds(), server.batch_counts()
         row = summarize(rate, [x for samples, _ in parts for x in samples], t_start)
+        # Ads per model call in this step: whether micro-batching formed batches at all.
+        row["mean_batch"] = (None if calls0 is None or calls1 is None or calls1[1] <= calls0[1]
+                             else (calls1[0] - calls0[0]) / (calls1[1] - calls0[1]))
         row["client_cpu_s"] = sum(c for _, c in parts)
         row["server_cpu_s"] = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
         row["load_1m"] = load
@@ -294,7 +312,8 @@ def saturation_ramp(gen: LoadGenerator, batched: Server, unbatched: Server, bodi
                 res[name] = gen.step(srv, bodies, rate, seconds, max_requests)
                 misses[name] = misses[name] + 1 if res[name]["throughput_rps"] < 0.85 * rate else 0
         rows.append({"offered_rps": rate, **{f"{n}_rps": r["throughput_rps"] for n, r in res.items()},
-                     **{f"{n}_p99_ms": r["p99_ms"] for n, r in res.items()}})
+                     **{f"{n}_p99_ms": r["p99_ms"] for n, r in res.items()},
+                     **{f"{n}_mean_batch": r["mean_batch"] for n, r in res.items()}})
         print(json.dumps(rows[-1]), flush=True)
         if min(misses.values()) >= 2:
             break

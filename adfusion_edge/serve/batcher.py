@@ -8,15 +8,21 @@ fixed per-call cost (Python, tokenizer, ONNX Runtime dispatch) is paid once per 
 Back-pressure: a request is refused at once, never queued forever:
 
 * ``QueueFull`` (HTTP 503): the queue holds ``max_queue`` requests;
-* ``DeadlineUnmeetable`` (HTTP 429): the predicted finish (the running batch, then every request
-  ahead x the recent time per ad) falls after the request's deadline. An idle lane admits
-  everything (the request starts at once), which also keeps the time estimate fresh;
+* ``DeadlineUnmeetable`` (HTTP 429): the predicted finish (the running batch, then the batches the
+  requests ahead will form, each costing ``fixed + n x per_ad``: :class:`BatchCost`) falls after
+  the request's deadline. An idle lane admits everything (the request starts at once), which also
+  keeps the estimate fresh;
 * ``DeadlineExpired`` (HTTP 504): admitted, but its deadline passed while it waited (the
   prediction was wrong); it is dropped before it reaches the model.
 
 A batch is answered when its last ad is done, so a later arrival that joined an admitted request's
 batch would delay it past the prediction it was admitted on: a batch is closed as soon as one more
-ad (at the recent time per ad) would make the earliest deadline in it late.
+ad (at the batch cost of one more) would make the earliest deadline in it late.
+
+The cost of a batch is affine in its size, not proportional: a model call has a fixed part (Python,
+tokenizer, ORT dispatch, the convolution kernels' set-up) that a batch pays once. A proportional
+estimate (time per ad of recent batches) predicts no saving from batching, so under a tight
+deadline it admits about one request per batch and batches never form.
 
 Results are handed back to the asyncio loop with ``call_soon_threadsafe``; a request whose client
 went away (future cancelled) is simply not answered.
@@ -88,6 +94,59 @@ def _resolve(fut: asyncio.Future, value: object, error: BaseException | None) ->
         fut.set_result(value)
 
 
+class BatchCost:
+    """Wall time of a batch as ``fixed + per_ad * n``, fitted to recent batches of every size.
+
+    Keeps a smoothed wall time per batch size seen (one slow batch on a busy machine moves it by a
+    fifth) and fits the line through them, weighting each size by how often it ran (capped, so
+    the common size does not drown the others). With one size seen the cost is proportional
+    (``fixed = 0``). The warm-up seeds sizes 1 and ``max_batch``.
+    """
+
+    SMOOTH = 0.2
+    MAX_WEIGHT = 20
+
+    def __init__(self, initial_item_s: float):
+        self._seen: dict[int, list[float]] = {}  # size -> [smoothed seconds, runs]
+        self.fixed, self.per_ad = 0.0, float(initial_item_s)
+
+    def observe(self, n: int, seconds: float) -> None:
+        """Record that a batch of ``n`` ads took ``seconds``."""
+        cur = self._seen.get(n)
+        if cur is None:
+            self._seen[n] = [seconds, 1]
+        else:
+            cur[0] += self.SMOOTH * (seconds - cur[0])
+            cur[1] += 1
+        self._fit()
+
+    def _fit(self) -> None:
+        pts = [(n, t, min(c, self.MAX_WEIGHT)) for n, (t, c) in self._seen.items()]
+        if len(pts) == 1:
+            n, t, _ = pts[0]
+            self.fixed, self.per_ad = 0.0, t / n
+            return
+        w = sum(c for _, _, c in pts)
+        mn = sum(c * n for n, _, c in pts) / w
+        mt = sum(c * t for _, t, c in pts) / w
+        var = sum(c * (n - mn) ** 2 for n, _, c in pts)
+        slope = sum(c * (n - mn) * (t - mt) for n, t, c in pts) / var
+        slope = max(slope, 1e-6)
+        fixed = max(mt - slope * mn, 0.0)
+        if fixed == 0.0:  # a line through the origin instead (a saving cannot be negative)
+            slope = sum(c * n * t for n, t, c in pts) / sum(c * n * n for n, _, c in pts)
+        self.fixed, self.per_ad = fixed, slope
+
+    def batch(self, n: int) -> float:
+        """Predicted seconds of one batch of ``n`` ads."""
+        return self.fixed + self.per_ad * n
+
+    def queue(self, n: int, max_batch: int) -> float:
+        """Predicted seconds to serve ``n`` queued ads in batches of up to ``max_batch``."""
+        full, rest = divmod(n, max_batch)
+        return full * self.batch(max_batch) + (self.batch(rest) if rest else 0.0)
+
+
 class MicroBatcher:
     """One lane: a bounded queue and a worker thread that runs micro-batches.
 
@@ -112,7 +171,7 @@ class MicroBatcher:
         self._cv = threading.Condition()
         self._busy_until = 0.0  # predicted end of the batch being run (perf_counter s)
         self._running = False
-        self.item_s = initial_item_s  # moving average of batch wall time / batch size
+        self.cost = BatchCost(initial_item_s)
         self._stop = False
         self._thread = threading.Thread(target=self._loop, name=f"batcher-{name}", daemon=True)
 
@@ -132,7 +191,7 @@ class MicroBatcher:
     def predicted_finish(self, now: float) -> float:
         """When a request admitted now would be answered: after the running batch and every request
         queued before it (batches run one after the other, so the work ahead adds up)."""
-        return max(now, self._busy_until) + (len(self._q) + 1) * self.item_s
+        return max(now, self._busy_until) + self.cost.queue(len(self._q) + 1, self.max_batch)
 
     def submit(self, image: bytes, text: str | None, deadline: float) -> asyncio.Future:
         """Queue one ad (call from the event loop). Raises QueueFull / DeadlineUnmeetable at once."""
@@ -175,10 +234,10 @@ class MicroBatcher:
             # that keeps the earliest deadline in the batch (the one that would go first wrong).
             while self._q and len(batch) < self.max_batch:
                 earliest = min(earliest, self._q[0].deadline)
-                if now + (len(batch) + 1) * self.item_s > earliest:
+                if now + self.cost.batch(len(batch) + 1) > earliest:
                     break
                 batch.append(self._q.popleft())
-            self._busy_until = now + len(batch) * self.item_s
+            self._busy_until = now + self.cost.batch(len(batch))
             self._running = True
             return batch
 
@@ -209,9 +268,7 @@ class MicroBatcher:
             dt = t1 - t0
             for job in live:
                 job.started, job.finished = t0, t1
-            # Time per ad for the admission prediction; a smooth average, so one slow batch (a busy
-            # machine) does not refuse everything that follows.
-            self.item_s = 0.8 * self.item_s + 0.2 * dt / len(live)
+            self.cost.observe(len(live), dt)
             self._running = False
             # Metrics first: a client that reads /metrics right after its answer sees its batch.
             if self._on_batch is not None:

@@ -39,3 +39,12 @@ def client():
     with TestClient(app) as c:
         assert app.state.engine.wait_loaded(60), app.state.engine.reason
         yield c
+
+
+def pretend_cost(seconds_per_ad: float):
+    """A lane cost model that has seen single ads take ``seconds_per_ad`` (a real batch moves it by a fifth)."""
+    from adfusion_edge.serve.batcher import BatchCost
+
+    cost = BatchCost(seconds_per_ad)
+    cost.observe(1, seconds_per_ad)
+    return cost

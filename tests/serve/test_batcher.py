@@ -11,11 +11,17 @@ import threading
 import time
 
 import pytest
-from conftest import PIZZA, ad_jpeg
+from conftest import PIZZA, ad_jpeg, pretend_cost
 
 from adfusion_edge import Analyzer
 from adfusion_edge.report import AdError, AdReport
-from adfusion_edge.serve.batcher import DeadlineExpired, DeadlineUnmeetable, MicroBatcher, QueueFull
+from adfusion_edge.serve.batcher import (
+    BatchCost,
+    DeadlineExpired,
+    DeadlineUnmeetable,
+    MicroBatcher,
+    QueueFull,
+)
 
 
 @pytest.fixture(scope="module")
@@ -94,10 +100,10 @@ def test_full_queue_and_unmeetable_deadlines_are_refused_at_once(analyzer):
         held = [lane.submit(imgs[0], PIZZA, far)]  # taken by the worker, held at the gate
         await asyncio.sleep(0.05)
         held.append(lane.submit(imgs[1], PIZZA, far))
-        saved, lane.item_s = lane.item_s, 1.0  # as if every ad took a second: 10 ms cannot be met
+        saved, lane.cost = lane.cost, pretend_cost(1.0)  # as if every ad took a second: 10 ms cannot be met
         with pytest.raises(DeadlineUnmeetable, match="after the deadline"):
             lane.submit(imgs[2], PIZZA, time.perf_counter() + 0.01)
-        lane.item_s = saved
+        lane.cost = saved
         held.append(lane.submit(imgs[3], PIZZA, far))
         with pytest.raises(QueueFull):
             lane.submit(imgs[4], PIZZA, far)
@@ -107,7 +113,7 @@ def test_full_queue_and_unmeetable_deadlines_are_refused_at_once(analyzer):
         gate.set()
         results = await asyncio.gather(*held)
         # Idle again: a request is admitted (it starts at once) even when the estimate says late.
-        lane.item_s = 1.0
+        lane.cost = pretend_cost(1.0)
         late_ok = await lane.submit(imgs[5], PIZZA, time.perf_counter() + 0.01)
         return refused_while_busy, results, late_ok
 
@@ -151,7 +157,7 @@ def test_a_batch_closes_before_a_later_arrival_would_make_its_earliest_deadline_
     async def main():
         first = lane.submit(imgs[0], PIZZA, time.perf_counter() + 30)  # taken alone, held at the gate
         await asyncio.sleep(0.05)
-        lane.item_s = 1.0
+        lane.cost = pretend_cost(1.0)
         b = lane.submit(imgs[1], PIZZA, time.perf_counter() + 1.5)  # predicted ~1 s: admitted
         rest = [lane.submit(img, PIZZA, time.perf_counter() + 30) for img in imgs[2:]]
         gate.set()
@@ -164,3 +170,30 @@ def test_a_batch_closes_before_a_later_arrival_would_make_its_earliest_deadline_
         lane.stop()
     assert all(r.ok for r in results)
     assert sizes == [1, 1, 2]  # all three together (the old rule: fill up to max_batch) would be [1, 3]
+
+
+def test_batch_cost_is_affine_in_the_batch_size():
+    cost = BatchCost(0.01)
+    assert cost.batch(4) == pytest.approx(0.04)  # nothing seen: proportional to the start estimate
+    cost.observe(1, 0.010)
+    assert cost.fixed == 0 and cost.batch(3) == pytest.approx(0.030)  # one size seen: proportional
+    cost.observe(8, 0.045)  # 10 ms alone, 45 ms for 8: 5 ms fixed + 5 ms per ad
+    assert cost.fixed == pytest.approx(0.005) and cost.per_ad == pytest.approx(0.005)
+    assert cost.queue(10, 8) == pytest.approx(cost.batch(8) + cost.batch(2))
+    for _ in range(30):  # sizes that cost more than proportionally: no negative fixed part
+        cost.observe(1, 0.001)
+    assert cost.fixed >= 0 and cost.per_ad > 0
+
+
+def test_admission_counts_what_batching_saves():
+    # 1 ms alone, 2 ms for 8 ads: with a 6 ms deadline, a lane busy for 3 ms more admits up to 8
+    # queued ads (one batch, 3 + 2 ms), where a proportional estimate would admit 3 (3 + 3 x 1 ms).
+    lane = MicroBatcher(lambda imgs, texts: [], max_batch=8)
+    lane.cost.observe(1, 0.001)
+    lane.cost.observe(8, 0.002)
+    now = time.perf_counter()
+    lane._busy_until = now + 0.003
+    assert lane.predicted_finish(now) <= now + 0.006
+    for _ in range(7):
+        lane._q.append(None)  # type: ignore[arg-type]
+    assert lane.predicted_finish(now) <= now + 0.0051

@@ -9,7 +9,7 @@ import sys
 import time
 
 import pytest
-from conftest import PIZZA, ad_jpeg, b64
+from conftest import PIZZA, ad_jpeg, b64, pretend_cost
 
 from adfusion_edge.report_cache import ReportCache
 from adfusion_edge.serve.cache import cache_key
@@ -17,15 +17,15 @@ from adfusion_edge.serve.cache import cache_key
 
 def test_overload_is_answered_at_once_with_its_code(client):
     lane = client.app.state.engine.lanes["text"]
-    saved = lane.item_s
-    lane.item_s = 5.0  # as if each ad took 5 s: once one is running, a 200 ms deadline cannot be met
+    saved = lane.cost
+    lane.cost = pretend_cost(5.0)  # as if each ad took 5 s: once one is running, a 200 ms deadline cannot be met
     items = [{"image": b64(ad_jpeg(i)), "text": f"overload {i}"} for i in range(4)]
     try:
         t0 = time.perf_counter()
         r = client.post("/v1/analyze/batch", json={"items": items, "deadline_ms": 200})
         took = time.perf_counter() - t0
     finally:
-        lane.item_s = saved
+        lane.cost = saved
     res = r.json()["results"]
     assert res[0]["ok"]  # the idle lane takes the first one
     assert {x["error"] for x in res[1:]} == {"deadline_unmeetable"} and "after the deadline" in res[1]["message"]
