@@ -14,8 +14,9 @@ was chosen by a score. Rules that decided the borderline cases:
 - Classes that name the medium an ad is printed or shown on (MEDIUM_CLASSES: "web site", "book
   jacket", "menu", ...) are evidence of nothing in it: Lite0 calls 86 of 96 AdSynth val ads
   "web site". They map to no label and ``content_probs`` drops them and renormalises.
-- Labels with no ImageNet class stay empty and are listed in NO_IMAGENET_CLASS (person has its
-  own signal: PERSON_CLASSES here, faces in ``adfusion_edge.faces``).
+- Labels with no ImageNet class stay empty and are listed in NO_IMAGENET_CLASS. Person has its own
+  signal: the mass of PERSON_CLASSES, classes whose photos almost always show someone wearing or
+  doing the thing (jersey, suit, gown, ballplayer, ...). There is no face or person detector.
 
 ``object_matrix()`` is the constant {0, 1} matrix M [1000, 36]: with ImageNet probabilities p,
 ``p @ M`` is each label's probability mass, usable in a graph as a prior, an auxiliary output or
