@@ -48,7 +48,6 @@ Why this shape (reports/real_ads/*.md give the measurements):
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -99,6 +98,9 @@ class LiteStudentConfig:
         zero_shot_scale: Start of the learnable scale on the theme zero-shot cosine.
         theme_image_prior: Weight of log p_image(theme) in eval mode (0 = off).
         object_prior_threshold: ImageNet object mass at which the prior's probability is 0.5.
+        object_prior_thresholds: (label, mass) pairs overriding that threshold per object label
+            (calibrate.py ``--object-thresholds``: where the prior fires on flat creatives that do not
+            show the object, e.g. sunscreen / lotion on plain colour fields).
         temperatures: (head, T) pairs dividing that head's logits (calibration; empty = 1).
         text_only_heads: Single-label heads that read the text features only (module docstring);
             theme always does.
@@ -129,6 +131,7 @@ class LiteStudentConfig:
     zero_shot_scale: float = 20.0
     theme_image_prior: float = 1.0
     object_prior_threshold: float = 0.05
+    object_prior_thresholds: tuple[tuple[str, float], ...] = ()
     temperatures: tuple[tuple[str, float], ...] = ()
     text_only_heads: tuple[str, ...] = ("theme", "sentiment", "emotion", "monetary", "cta")
     colour_from_pixels: bool = False
@@ -140,6 +143,13 @@ class LiteStudentConfig:
         for head in self.text_only_heads:
             if head not in {h.name for h in schema.HEADS} or schema.head(head).kind == "multi":
                 raise ConfigError(f"lite_student config: text_only_heads: {head!r} is not a single-label schema head")
+        pairs = (self.object_prior_thresholds.items() if isinstance(self.object_prior_thresholds, dict)
+                 else self.object_prior_thresholds)
+        object.__setattr__(self, "object_prior_thresholds", tuple(sorted((str(o), float(t)) for o, t in pairs)))
+        for label, t in self.object_prior_thresholds:
+            if label not in schema.OBJECTS or not 0.0 < t < 1.0:
+                raise ConfigError(f"lite_student config: object_prior_thresholds {label}={t} (label must be one of "
+                                  f"the schema's objects, threshold in (0, 1))")
         temps = self.temperatures.items() if isinstance(self.temperatures, dict) else self.temperatures
         object.__setattr__(self, "temperatures", tuple(sorted((str(h), float(t)) for h, t in temps)))
         for name in ("vocab_size", "max_positions", "text_dim", "text_heads", "text_ffn", "fused_dim",
@@ -170,6 +180,7 @@ class LiteStudentConfig:
         """JSON-able dict; ``LiteStudentConfig(**d)`` rebuilds it."""
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["temperatures"] = [list(p) for p in self.temperatures]
+        d["object_prior_thresholds"] = [list(p) for p in self.object_prior_thresholds]
         d["text_only_heads"] = list(self.text_only_heads)
         return d
 
@@ -198,8 +209,11 @@ class LiteStudent(AdModel):
         for p in self.trunk.parameters():
             p.requires_grad_(False)
         self.priors = ImageNetPriors(tau=0.1)  # tau picked on AdSynth val (VISION.md)
-        thr = c.object_prior_threshold
-        self.object_prior_shift = math.log(thr / (1 - thr))
+        thr = torch.full((len(schema.OBJECTS),), float(c.object_prior_threshold))
+        for label, t in c.object_prior_thresholds:
+            thr[schema.OBJECTS.index(label)] = t
+        # logit of the threshold mass per label: the prior's probability is 0.5 there (_noisy_or).
+        self.register_buffer("object_prior_shift", torch.log(thr / (1 - thr)), persistent=False)
         # Frozen static token table, int8 rows + per-row scale (buffers: saved, not trained).
         q, scale, _ = load_table()
         if q.shape[0] != c.vocab_size:
@@ -331,6 +345,7 @@ class LiteStudent(AdModel):
         for head, temp in self.temperature.items():
             out[head] = out[head] / temp
         out["aux/imagenet_logits"] = imagenet_logits
+        out["aux/object_mass"] = prior["objects"]
         if c.text_embed == "distilled":
             out["aux/text_embed"] = sentence
         out["aux/fused"] = fused

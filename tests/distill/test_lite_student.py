@@ -74,7 +74,8 @@ def test_memoised_training_features_equal_the_trunk_run_on_every_image(model):
 
 
 def test_objects_are_a_noisy_or_that_never_lowers_the_prior(model):
-    mass = torch.tensor([[0.0, 0.01, 0.05, 0.5, 0.99]])
+    mass = torch.zeros(1, len(schema.OBJECTS))  # one value per object label
+    mass[0, :5] = torch.tensor([0.0, 0.01, 0.05, 0.5, 0.99])
     for learned_logit in (-30.0, -2.0, 0.0, 3.0):
         learned = torch.full_like(mass, learned_logit)
         p = torch.sigmoid(model._noisy_or(mass, learned))
@@ -83,8 +84,9 @@ def test_objects_are_a_noisy_or_that_never_lowers_the_prior(model):
         expected = 1 - (1 - prior) * (1 - torch.sigmoid(learned))
         assert torch.allclose(p, expected, atol=2e-4), (learned_logit, p, expected)
     # At the documented threshold mass the prior alone gives 0.5.
-    p = torch.sigmoid(model._noisy_or(torch.tensor([[0.05]]), torch.tensor([[-30.0]])))
-    assert abs(float(p) - 0.5) < 1e-3
+    n = len(schema.OBJECTS)
+    p = torch.sigmoid(model._noisy_or(torch.full((1, n), 0.05), torch.full((1, n), -30.0)))
+    assert torch.allclose(p, torch.full_like(p, 0.5), atol=1e-3)
 
 
 def test_theme_reads_the_image_prior_only_in_eval_mode():
