@@ -32,6 +32,7 @@ import torch
 from adfusion_edge import io_contract, schema
 from adfusion_edge.errors import ConfigError
 from adfusion_edge.export.graph_merge import merge_sibling_linears
+from adfusion_edge.export.graph_tidy import drop_empty_optional_inputs
 from adfusion_edge.export.wrapper import example_inputs, wrap_for_export
 from adfusion_edge.formats import Written
 from adfusion_edge.io_contract import INPUT_NAMES
@@ -88,6 +89,7 @@ def export_onnx(model: torch.nn.Module, path: str | Path, opset: int = DEFAULT_O
     proto = onnx.load_model_from_string(buf.getvalue())
     proto.producer_name = "adfusion-edge"
     merge_sibling_linears(proto)  # q/k/v and the task heads as one GEMM each (see graph_merge)
+    drop_empty_optional_inputs(proto)  # lets ORT fold each Pad into its Conv (see graph_tidy)
     _declare_output_shapes(proto, pre.max_tokens, dynamic_seq)
     onnx.checker.check_model(proto, full_check=True)
     onnx.save_model(proto, str(path))

@@ -111,23 +111,37 @@ def _tap_blocks(name: str) -> tuple[int, int]:
     return ends[TAP_STAGES[0]], ends[TAP_STAGES[1]]
 
 
-def same_pad(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
-    """TF "same" padding: output side ceil(side / stride), extra pixel at the bottom/right."""
+def pad_amounts(height: int, width: int, kernel: int, stride: int) -> list[int]:
+    """TF "same" padding in F.pad order (left, right, top, bottom): output side ceil(side / stride),
+    the extra pixel at the bottom/right."""
     pads = []
-    for side in (int(x.shape[-1]), int(x.shape[-2])):  # F.pad order: last dim first
+    for side in (width, height):  # F.pad order: last dim first
         total = max((math.ceil(side / stride) - 1) * stride + kernel - side, 0)
         pads += [total // 2, total - total // 2]
+    return pads
+
+
+def same_pad(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
+    """TF "same" padding of ``x`` computed from its own size."""
+    pads = pad_amounts(int(x.shape[-2]), int(x.shape[-1]), kernel, stride)
     return F.pad(x, pads) if any(pads) else x
 
 
 class SameConv2d(nn.Conv2d):
-    """Conv2d (no bias) with TF "same" padding computed from the input's size."""
+    """Conv2d (no bias) with TF "same" padding computed from the input's size, or fixed for one
+    input size (``static_pads``, set by :meth:`EfficientNetLite.fix_input_size`)."""
 
     def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1):
         super().__init__(cin, cout, kernel, stride, padding=0, groups=groups, bias=False)
+        self.static_pads: list[int] | None = None
+        self.static_hw: tuple[int, int] | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(same_pad(x, self.kernel_size[0], self.stride[0]))
+        if self.static_pads is None:
+            return super().forward(same_pad(x, self.kernel_size[0], self.stride[0]))
+        if not torch.jit.is_tracing() and tuple(x.shape[-2:]) != self.static_hw:
+            raise ConfigError(f"this trunk's padding is fixed for {self.static_hw} inputs here, got {tuple(x.shape[-2:])}")
+        return super().forward(F.pad(x, self.static_pads) if any(self.static_pads) else x)
 
 
 def _bn(channels: int) -> nn.BatchNorm2d:
@@ -189,6 +203,35 @@ class EfficientNetLite(nn.Module):
         chans = [kept[b][4] for b in self._taps] + [HEAD_CHANNELS if self.full else kept[-1][4]]
         self.feature_channels: tuple[int, ...] = tuple(chans)
         self.stride = 2 * math.prod(s[1] for s in kept)
+
+    def fix_input_size(self, size: int | None) -> None:
+        """Fix every convolution's "same" padding for ``size`` x ``size`` inputs (None: from each input again).
+
+        Padding computed from the input's size traces into ONNX as shape arithmetic feeding each Pad
+        (Shape, ConstantOfShape, Concat, Slice, ...), which ONNX Runtime cannot fold, so it runs 17
+        Pad nodes and breaks its NCHWc convolution chain around each. Fixed amounts export as
+        constant Pads, which ORT folds into the Conv's own padding. Same outputs at that size.
+        """
+        convs = [m for m in self.modules() if isinstance(m, SameConv2d)]
+        for c in convs:
+            c.static_pads = c.static_hw = None
+        if size is None:
+            return
+
+        def record(mod: SameConv2d, args: tuple[torch.Tensor, ...]) -> None:
+            h, w = int(args[0].shape[-2]), int(args[0].shape[-1])
+            mod.static_pads, mod.static_hw = pad_amounts(h, w, mod.kernel_size[0], mod.stride[0]), (h, w)
+
+        hooks = [c.register_forward_pre_hook(record) for c in convs]
+        was_training = self.training
+        self.eval()  # a train-mode pass would move the BatchNorm statistics towards this blank input
+        try:
+            with torch.no_grad():
+                self(torch.zeros(1, 3, int(size), int(size)))
+        finally:
+            for hook in hooks:
+                hook.remove()
+            self.train(was_training)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         x = F.relu6(self._bn0(self._conv_stem(x)))

@@ -208,6 +208,7 @@ class LiteStudent(AdModel):
             load_lite_weights(self.trunk, None if c.vision_weights == "imagenet" else c.vision_weights)
         for p in self.trunk.parameters():
             p.requires_grad_(False)
+        self.trunk.fix_input_size(preprocess.image_size)  # constant padding in the exported graph
         self.priors = ImageNetPriors(tau=0.1)  # tau picked on AdSynth val (VISION.md)
         thr = torch.full((len(schema.OBJECTS),), float(c.object_prior_threshold))
         for label, t in c.object_prior_thresholds:
@@ -373,7 +374,8 @@ class LiteStudent(AdModel):
 
     def _pixel_colours(self, image: torch.Tensor) -> torch.Tensor:
         """log share of each colour name among the uint8 input pixels (softmax gives the shares back)."""
-        q = torch.div(image.to(torch.int64), 8, rounding_mode="floor")
+        # Truncation equals floor on non-negative pixels, and exports as one Div (floor adds Mod + Where).
+        q = torch.div(image.to(torch.int64), 8, rounding_mode="trunc")
         idx = q[..., 0] * 1024 + q[..., 1] * 32 + q[..., 2]
         names = self.colour_lut[idx.flatten(1)]  # (B, S*S)
         shares = (names.unsqueeze(-1) == self.colour_ids).to(torch.float32).mean(1)

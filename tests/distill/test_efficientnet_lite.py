@@ -176,3 +176,40 @@ def test_int8_copy_keeps_the_imagenet_classes(lite0, tmp_path):
     images = [Image.fromarray(emoji_ad(OBJECT_EMOJI[k][0], 96)) for k in ("graduation_cap", "shoe", "sunglasses")]
     got = imagenet_agreement(imagenet_probs(lite0, images, 96), int8_probs(lite0, 96, images, images, tmp_path))
     assert got["ref_top1_in_top5"] == 1.0 and got["top5_overlap"] >= 0.6
+
+
+def test_fixed_input_size_pads_alike_and_exports_pads_ort_folds_into_the_convs(tmp_path):
+    import onnx
+    import onnxruntime as ort
+
+    torch.manual_seed(0)
+    dynamic = EfficientNetLite("efficientnet_lite0").eval()
+    fixed = EfficientNetLite("efficientnet_lite0").train()
+    fixed.load_state_dict(dynamic.state_dict())
+    stats = {k: v.clone() for k, v in fixed.state_dict().items() if "running" in k}
+    fixed.fix_input_size(96)
+    assert fixed.training and all(torch.equal(stats[k], fixed.state_dict()[k]) for k in stats)  # BN untouched
+    fixed.eval()
+    x = torch.randn(2, 3, 96, 96)
+    with torch.no_grad():
+        assert all(torch.equal(a, b) for a, b in zip(dynamic(x), fixed(x), strict=True))
+    with pytest.raises(ConfigError, match="fixed for"):
+        fixed(torch.randn(1, 3, 64, 64))
+    path = tmp_path / "trunk.onnx"
+    torch.onnx.export(fixed, (x,), str(path), input_names=["x"], dynamic_axes={"x": {0: "batch"}}, opset_version=17,
+                      dynamo=False)
+    from adfusion_edge.export.graph_tidy import drop_empty_optional_inputs
+
+    def ort_ops(model: onnx.ModelProto) -> list[str]:
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        so.optimized_model_filepath = str(tmp_path / "basic.onnx")
+        ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+        return [n.op_type for n in onnx.load(str(tmp_path / "basic.onnx")).graph.node]
+
+    proto = onnx.load(str(path))
+    assert "Pad" in ort_ops(proto)  # Pad(x, pads, ""): ORT does not fold it into the Conv
+    assert drop_empty_optional_inputs(proto) > 0
+    ops = ort_ops(proto)
+    convs = sum(isinstance(m, torch.nn.Conv2d) for m in fixed.modules())
+    assert "Pad" not in ops and "ConstantOfShape" not in ops and ops.count("Conv") == convs
