@@ -28,8 +28,14 @@ OMP_NUM_THREADS=1 adfusion-edge train --config configs/student_real_v3.yaml --ou
 python3 -m adfusion_edge.distill.evaluate.calibrate --checkpoint runs/student_real_v3 --corpus runs/synth_v1 \
   --rows runs/realtext_v1/pitt_test.jsonl --out runs/student_real_v3_calibrated --colour-from-pixels \
   --report runs/student_real_v3_calibrated.json
+# The theme ships as the distilled zero-shot cosine plus the ImageNet prior, without the learned theme head
+# (chosen on Pitt text and AdSynth test by a rule fixed beforehand: reports/real_ads/STUDENT_V3.md, "v3z"); the
+# theme temperature is fitted again for that logit.
+python3 -m adfusion_edge.distill.evaluate.calibrate --checkpoint runs/student_real_v3_calibrated --corpus runs/synth_v1 \
+  --rows runs/realtext_v1/pitt_test.jsonl --out runs/student_real_v3z_calibrated --colour-from-pixels \
+  --theme-head-weight 0 --report runs/student_real_v3z_calibrated.json
 rm -rf runs/bundle_v3_int8 adfusion_edge/models/default
-adfusion-edge export --model runs/student_real_v3_calibrated --format onnx --int8 --calib runs/synth_v1 \
+adfusion-edge export --model runs/student_real_v3z_calibrated --format onnx --int8 --calib runs/synth_v1 \
   --calib-limit 256 --ctr-thresholds adsynth --out runs/bundle_v3_int8 || true
 # --ctr-thresholds adsynth: the CTR estimate is trained on AdSynth's ctr_value only (the Facebook rows'
 # is masked), so its buckets are AdSynth's; recorded in bundle.json, the reported bucket is the estimate's.
@@ -38,6 +44,6 @@ adfusion-edge export --model runs/student_real_v3_calibrated --format onnx --int
 if python3 scripts/int8_pays.py runs/bundle_v3_int8; then
   cp -r runs/bundle_v3_int8 adfusion_edge/models/default
 else
-  adfusion-edge export --model runs/student_real_v3_calibrated --format onnx --pack-weights --calib runs/synth_v1 \
+  adfusion-edge export --model runs/student_real_v3z_calibrated --format onnx --pack-weights --calib runs/synth_v1 \
     --calib-limit 256 --no-measure --ctr-thresholds adsynth --out adfusion_edge/models/default
 fi

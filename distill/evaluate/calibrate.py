@@ -113,6 +113,19 @@ def calibrate(model: torch.nn.Module, collected: Mapping[str, Any]) -> dict[str,
     return {"temperatures": temps, "ece": ece}
 
 
+def with_config(model: torch.nn.Module, **changes: Any) -> torch.nn.Module:
+    """A copy of ``model`` (same weights, eval mode) with ``changes`` to its config dataclass."""
+    import dataclasses
+
+    from adfusion_edge.distill.models.registry import create_model
+
+    config = dataclasses.replace(model.config, **changes)
+    copy = create_model(model.name, preprocess=model.preprocess,
+                        **{f.name: getattr(config, f.name) for f in dataclasses.fields(config)})
+    copy.load_state_dict(model.state_dict(), strict=True)
+    return copy.eval()
+
+
 def write_calibrated(checkpoint: Path, out: Path, temperatures: Mapping[str, float], **config: Any) -> Path:
     """Save a copy of ``checkpoint`` with ``temperatures`` (and any other ``config`` fields, e.g.
     ``colour_from_pixels``) in its model config (a lite_student) at ``out``."""
@@ -154,13 +167,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--colour-from-pixels", action="store_true",
                    help="the calibrated copy computes dominant_colour from the pixels (lite_student)")
+    p.add_argument("--theme-head-weight", type=float, default=None, metavar="W",
+                   help="set the lite_student's theme_head_weight first (0: the theme is the zero-shot cosine "
+                        "plus the image prior), so the theme temperature is fitted to the logit that ships")
     a = p.parse_args(argv)
     ckpt = find_checkpoint(a.checkpoint)
     model = load_model(ckpt)
+    changed: dict[str, Any] = {}
+    if a.theme_head_weight is not None:
+        changed["theme_head_weight"] = a.theme_head_weight
+        model = with_config(model, **changed)
     result = calibrate(model, _collect_sets(model, a.corpus, a.rows, str(ckpt / TOKENIZER), a.batch_size))
     result["checkpoint"] = str(ckpt)
     if a.out:
-        extra = {"colour_from_pixels": True} if a.colour_from_pixels else {}
+        extra = {**changed, **({"colour_from_pixels": True} if a.colour_from_pixels else {})}
         result["calibrated_checkpoint"] = str(write_calibrated(ckpt, Path(a.out), result["temperatures"], **extra))
     text = json.dumps(result, indent=1)
     if a.report:

@@ -97,6 +97,8 @@ class LiteStudentConfig:
         dropout: Dropout rate (training only).
         zero_shot_scale: Start of the learnable scale on the theme zero-shot cosine.
         theme_image_prior: Weight of log p_image(theme) in eval mode (0 = off).
+        theme_head_weight: Weight of the learned text theme head in the theme logit (0 = the theme is
+            the zero-shot cosine plus the image prior alone; STUDENT_V3.md).
         object_prior_threshold: ImageNet object mass at which the prior's probability is 0.5.
         object_prior_thresholds: (label, mass) pairs overriding that threshold per object label
             (calibrate.py ``--object-thresholds``: where the prior fires on flat creatives that do not
@@ -130,6 +132,7 @@ class LiteStudentConfig:
     dropout: float = 0.1
     zero_shot_scale: float = 20.0
     theme_image_prior: float = 1.0
+    theme_head_weight: float = 1.0
     object_prior_threshold: float = 0.05
     object_prior_thresholds: tuple[tuple[str, float], ...] = ()
     temperatures: tuple[tuple[str, float], ...] = ()
@@ -164,6 +167,8 @@ class LiteStudentConfig:
         if not 0.0 < self.object_prior_threshold < 1.0:
             raise ConfigError(f"lite_student config: object_prior_threshold must be in (0, 1), got "
                               f"{self.object_prior_threshold}")
+        if not self.theme_head_weight >= 0:
+            raise ConfigError(f"lite_student config: theme_head_weight must be >= 0, got {self.theme_head_weight}")
         if self.theme_image_prior < 0:
             raise ConfigError(f"lite_student config: theme_image_prior must be >= 0, got {self.theme_image_prior}")
         if self.token_table not in ("static", "train", "tuned"):
@@ -335,7 +340,7 @@ class LiteStudent(AdModel):
         dropped = self.text_drop(text_feat)
         for head, layer in self.text_only.items():
             out[head] = layer(dropped)
-        theme = out["theme"] + zero_shot
+        theme = c.theme_head_weight * out["theme"] + zero_shot
         if not self.training and c.theme_image_prior > 0:
             theme = theme + c.theme_image_prior * prior["theme"].clamp_min(1e-6).log()
         out["theme"] = theme

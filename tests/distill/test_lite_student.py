@@ -210,3 +210,16 @@ def test_colour_from_pixels_is_the_adsynth_labels_rule_in_the_graph(tmp_path):
     got = sess.run(None, {i.name: feeds[i.name] for i in sess.get_inputs()})[0]  # colour reads the image only
     with torch.no_grad():
         assert np.allclose(got, m(image, ids, mask)["dominant_colour"].numpy(), atol=1e-5)
+
+
+def test_theme_head_weight_zero_leaves_the_zero_shot_and_the_prior():
+    torch.manual_seed(0)
+    m = create_model("lite_student", SMALL, vision_weights="", max_positions=16, theme_head_weight=0.0).eval()
+    x = _inputs(3)
+    before = m(*x)["theme"]
+    with torch.no_grad():
+        m.text_only["theme"].weight.add_(5.0)  # the learned head no longer counts
+        m.text_only["theme"].bias.add_(5.0)
+    assert torch.allclose(m(*x)["theme"], before)
+    with pytest.raises(ConfigError, match="theme_head_weight"):
+        LiteStudentConfig(theme_head_weight=-1.0)
