@@ -8,6 +8,7 @@ the graph as they are, as do non-float tensors (the int8 token tables already ar
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,22 @@ from adfusion_edge import packed_weights
 
 WEIGHTS_FILE = "weights" + packed_weights.SUFFIX
 MIN_ELEMENTS = 4096
+
+
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> Path:
+    """A compressed ``.npz`` (np.load reads it) whose bytes depend on the arrays only.
+
+    ``np.savez_compressed`` stamps every member with the current time, so re-exporting the same
+    weights gave a new file, a new hash and a new blob in git each time; here every member gets a
+    fixed timestamp and the members keep their order.
+    """
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, array in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with zf.open(info, "w") as f:
+                np.lib.format.write_array(f, np.asanyarray(array), allow_pickle=False)
+    return path
 
 
 def pack_onnx(src: str | Path, out_dir: str | Path, scheme: str = packed_weights.INT8,
@@ -36,7 +53,7 @@ def pack_onnx(src: str | Path, out_dir: str | Path, scheme: str = packed_weights
               if t.data_type == onnx.TensorProto.FLOAT and int(np.prod(t.dims)) >= min_elements}
     content = packed_weights.pack(chosen, scheme)
     weights = out_dir / WEIGHTS_FILE
-    np.savez_compressed(weights, **content)
+    write_npz(weights, content)
     restored = packed_weights.unpack(content, str(weights))
     worst = max((float(np.abs(restored[n] - a).max() / max(np.abs(a).max(), 1e-12)) for n, a in chosen.items()),
                 default=0.0)

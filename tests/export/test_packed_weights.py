@@ -113,3 +113,17 @@ def test_damaged_or_missing_weights_are_refused_at_load(packed, tmp_path):
     (rehashed / BUNDLE_FILE).write_text(json.dumps(meta))
     with pytest.raises(BundleError, match="scheme"):
         Analyzer(rehashed, device="cpu", ocr=False)
+
+
+def test_the_weights_file_depends_on_the_weights_only(tmp_path):
+    import time
+
+    from adfusion_edge.export.weight_packing import write_npz
+
+    content = packed_weights.pack({"w": np.random.default_rng(3).normal(size=(8, 16)).astype(np.float32)})
+    a = write_npz(tmp_path / "a.npz", content)
+    time.sleep(2.1)  # zip timestamps have a 2 s resolution
+    b = write_npz(tmp_path / "b.npz", content)
+    assert a.read_bytes() == b.read_bytes()
+    assert packed_weights.unpack(dict(np.load(a))).keys() == {"w"}
+    assert np.array_equal(packed_weights.load(a)["w"], packed_weights.unpack(content)["w"])
