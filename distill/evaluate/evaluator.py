@@ -71,7 +71,7 @@ def _np(x: Any) -> np.ndarray:
 
 @torch.no_grad()
 def collect(model: nn.Module, loader: Iterable[Mapping[str, Any]], device: str | torch.device = "cpu",
-            amp_dtype: torch.dtype | None = None, tokenizer: Any = None) -> Collected:
+            amp_dtype: torch.dtype | None = None, tokenizer: Any = None, keep_aux: Iterable[str] = ()) -> Collected:
     """Forward every batch of ``loader`` through ``model`` (eval mode) and gather results.
 
     Args:
@@ -80,8 +80,10 @@ def collect(model: nn.Module, loader: Iterable[Mapping[str, Any]], device: str |
         device: Where to run.
         amp_dtype: Autocast dtype on CUDA, or None.
         tokenizer: AdTokenizer used to re-tokenize texts when batches lack offsets (optional).
+        keep_aux: Training-only ``aux/...`` outputs to gather as well (the others are dropped).
     """
     device = torch.device(device)
+    keep = set(keep_aux)
     was_training = model.training
     model.eval()
     outs: dict[str, list[np.ndarray]] = {}
@@ -99,7 +101,7 @@ def collect(model: nn.Module, loader: Iterable[Mapping[str, Any]], device: str |
             with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
                 out = model(*inputs)
             for k, v in out.items():
-                if not k.startswith("aux/"):
+                if not k.startswith("aux/") or k in keep:
                     outs.setdefault(k, []).append(_np(v))
             for k, v in batch.items():
                 if k.startswith(("y/", "m/")):

@@ -29,28 +29,21 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from adfusion_edge import io_contract, schema
+from adfusion_edge import schema
 from adfusion_edge.distill.data.dataset import AdCollate, AdDataset
+from adfusion_edge.distill.evaluate.evaluator import collect
 
 QUANTILE = 0.98
 EXCLUDED = ("person",)
+OBJECT_MASS = "aux/object_mass"  # the lite_student's prior mass per object label
 
 
 def prior_masses(model: torch.nn.Module, loader: Any) -> dict[str, np.ndarray]:
     """{"mass": (N, objects) prior mass, "prob": (N, objects) head probability, "y": (N, objects) labels,
     "m": (N,) labelled} over the loader's batches (eval mode)."""
-    model.eval()
-    parts: dict[str, list[np.ndarray]] = {"mass": [], "prob": [], "y": [], "m": []}
-    with torch.no_grad():
-        for batch in loader:
-            if batch is None:
-                continue
-            out = model(*(torch.as_tensor(batch[k]) for k in io_contract.INPUT_NAMES))
-            parts["mass"].append(out["aux/object_mass"].numpy())
-            parts["prob"].append(torch.sigmoid(out["objects"]).numpy())
-            parts["y"].append(np.asarray(batch["y/objects"]) > 0.5)
-            parts["m"].append(np.asarray(batch["m/objects"]).astype(bool))
-    return {k: np.concatenate(v) for k, v in parts.items()}
+    c = collect(model, loader, keep_aux=(OBJECT_MASS,))
+    return {"mass": c.outputs[OBJECT_MASS], "prob": 1.0 / (1.0 + np.exp(-c.outputs["objects"])),
+            "y": c.targets["y/objects"] > 0.5, "m": c.targets["m/objects"].astype(bool)}
 
 
 def thresholds(mass: np.ndarray, y: np.ndarray, default: float, quantile: float = QUANTILE,

@@ -57,3 +57,21 @@ def test_a_label_threshold_moves_only_that_label():
 def test_bad_thresholds_are_config_errors(bad):
     with pytest.raises(ConfigError, match="object_prior_thresholds"):
         LiteStudentConfig(object_prior_thresholds=bad)
+
+
+def test_prior_masses_are_the_models_own_outputs():
+    from adfusion_edge.distill.evaluate.object_thresholds import prior_masses
+
+    pre = PreprocessConfig(image_size=64, max_tokens=16, mean=LITE_PREPROCESS.mean, std=LITE_PREPROCESS.std)
+    torch.manual_seed(0)
+    model = create_model("lite_student", pre, vision_weights="", max_positions=16).eval()
+    g = torch.Generator().manual_seed(2)
+    batch = {"image": torch.randint(0, 256, (3, 64, 64, 3), generator=g, dtype=torch.uint8),
+             "input_ids": torch.randint(1000, 3000, (3, 16), generator=g), "attention_mask": torch.ones(3, 16, dtype=torch.long),
+             "y/objects": torch.zeros(3, len(schema.OBJECTS)), "m/objects": torch.tensor([1, 0, 1])}
+    got = prior_masses(model, [batch])
+    with torch.no_grad():
+        out = model(batch["image"], batch["input_ids"], batch["attention_mask"])
+    assert np.allclose(got["mass"], out["aux/object_mass"].numpy())
+    assert np.allclose(got["prob"], torch.sigmoid(out["objects"]).numpy(), atol=1e-6)
+    assert got["m"].tolist() == [True, False, True] and not got["y"].any()
