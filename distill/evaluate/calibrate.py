@@ -21,7 +21,6 @@ the checkpoint, so export puts the calibrated probabilities into the graph:
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from adfusion_edge import schema
 from adfusion_edge.distill.data.dataset import AdCollate, AdDataset
 from adfusion_edge.distill.data.text_rows import TextRowDataset
 from adfusion_edge.distill.evaluate.evaluator import collect
+from adfusion_edge.distill.evaluate.json_report import emit
 from adfusion_edge.distill.evaluate.metrics import log_softmax, nll
 from adfusion_edge.errors import ConfigError
 
@@ -182,11 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.out:
         extra = {**changed, **({"colour_from_pixels": True} if a.colour_from_pixels else {})}
         result["calibrated_checkpoint"] = str(write_calibrated(ckpt, Path(a.out), result["temperatures"], **extra))
-    text = json.dumps(result, indent=1)
-    if a.report:
-        Path(a.report).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.report).write_text(text + "\n")
-    print(text)
+    emit(result, a.report)
     return 0
 
 

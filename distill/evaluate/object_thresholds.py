@@ -21,7 +21,6 @@ micro-F1 and the any-right rate on AdSynth test before / after (the split the ru
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from torch.utils.data import DataLoader
 from adfusion_edge import schema
 from adfusion_edge.distill.data.dataset import AdCollate, AdDataset
 from adfusion_edge.distill.evaluate.evaluator import collect
+from adfusion_edge.distill.evaluate.json_report import emit
 
 QUANTILE = 0.98
 EXCLUDED = ("person",)
@@ -103,10 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {"checkpoint": str(ckpt), "out": str(out), "quantile": QUANTILE, "excluded": EXCLUDED,
                               "thresholds": found, "test_before": _scores(model, test),
                               "test_after": _scores(after_model, test)}
-    text = json.dumps(result, indent=1)
-    if args.report:
-        Path(args.report).write_text(text + "\n")
-    print(text)
+    emit(result, args.report)
     return 0
 
 

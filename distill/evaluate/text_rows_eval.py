@@ -12,10 +12,8 @@ training row comes from it (distill/data/realtext.py splits by the Pitt split).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +24,7 @@ from adfusion_edge import schema
 from adfusion_edge.distill.data.dataset import AdCollate
 from adfusion_edge.distill.data.text_rows import TextRowDataset
 from adfusion_edge.distill.evaluate.evaluator import collect
+from adfusion_edge.distill.evaluate.json_report import emit
 
 HEADS = ("theme", "sentiment", "cta", "monetary")
 
@@ -69,11 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     ckpt = find_checkpoint(args.checkpoint)
     model = load_model(ckpt)
     result = {"checkpoint": str(ckpt), "rows": str(args.rows), "heads": score_text_rows(model, args.rows, ckpt / TOKENIZER)}
-    text = json.dumps(result, indent=1)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n")
-    print(text)
+    emit(result, args.out)
     return 0
 
 
