@@ -28,6 +28,7 @@ import os
 import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -132,3 +133,15 @@ def add_to_session_options(so: object, initializers: Mapping[str, np.ndarray]) -
     values = [ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(a)) for a in initializers.values()]
     so.add_external_initializers(list(initializers), values)  # type: ignore[attr-defined]
     return values
+
+
+def inference_session(model_path: str | os.PathLike, so: object, providers: Iterable[Any]) -> Any:
+    """An ORT InferenceSession on ``model_path`` with its packed weights restored (the OrtValues are kept
+    on the session, which they must outlive). The runtime backend does the same in two steps, to tell
+    a file that is no ONNX graph from damaged packed weights."""
+    import onnxruntime as ort
+
+    values = add_to_session_options(so, session_initializers(model_path))
+    sess = ort.InferenceSession(str(model_path), so, providers=list(providers))
+    sess._adfusion_initializers = values  # type: ignore[attr-defined]
+    return sess

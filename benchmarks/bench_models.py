@@ -88,15 +88,9 @@ def ort_options(threads: int):
 
 def ort_session(path: str | os.PathLike, threads: int):
     """A CPU InferenceSession on ``path`` with :func:`ort_options` (packed weights restored, as the runtime does)."""
-    import onnxruntime as ort
-
     from adfusion_edge import packed_weights
 
-    so = ort_options(threads)
-    values = packed_weights.add_to_session_options(so, packed_weights.session_initializers(path))
-    sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-    sess._adfusion_initializers = values  # must outlive the session
-    return sess
+    return packed_weights.inference_session(path, ort_options(threads), ["CPUExecutionProvider"])
 
 
 def _optional(module: str) -> Any | None:

@@ -38,6 +38,8 @@ class ExportJob:
         measure: Race the INT8 recipes against FP32 (CPU ONNX).
         say: Progress callback.
         metrics, notes: What the steps measured and remarked (go into bundle.json).
+        fp32_outputs: The FP32 ONNX graph's outputs on ``check_set`` (set by :meth:`onnx`, which
+            gates them; later steps compare against them instead of running the graph again).
     """
 
     model: torch.nn.Module
@@ -54,6 +56,7 @@ class ExportJob:
     say: Callable[[str], None] = lambda _msg: None
     metrics: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    fp32_outputs: dict[str, np.ndarray] | None = None
     _onnx: Written | None = None
 
     def option(self, name: str, default: Any = None) -> Any:
@@ -78,6 +81,7 @@ class ExportJob:
         self.say("parity: ONNX fp32 vs PyTorch")
         fp32_out = ort_outputs(fp32_path, self.check_set.feeds)
         self.check_parity(fp32_out, "onnx fp32")
+        self.fp32_outputs = fp32_out
         self.metrics["parity_fp32"] = "ok"
         path, precision = fp32_path, "fp32"
         if self.option("int8"):

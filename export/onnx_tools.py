@@ -70,12 +70,9 @@ def ort_cpu_session(model: bytes | str | os.PathLike, threads: int | None = None
     if spin is not None:
         so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     so.log_severity_level = 3
-    src = model if isinstance(model, bytes) else str(Path(model))
-    values = [] if isinstance(model, bytes) else packed_weights.add_to_session_options(
-        so, packed_weights.session_initializers(model))
-    sess = ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
-    sess._adfusion_initializers = values  # type: ignore[attr-defined]  # must outlive the session
-    return sess
+    if isinstance(model, bytes):
+        return ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
+    return packed_weights.inference_session(Path(model), so, ["CPUExecutionProvider"])
 
 
 def torch_outputs(model: torch.nn.Module, feeds: Mapping[str, np.ndarray], batch: int = 32) -> dict[str, np.ndarray]:

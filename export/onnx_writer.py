@@ -140,9 +140,9 @@ def write(job: Any) -> Written:
     # Rounded weights are a precision change: the INT8 gate (per-head top-1 agreement with FP32 and
     # the overall-score drop, on the held-out ads) decides, not the float tolerance. The smallest
     # scheme that passes ships.
-    feeds = job.check_set.feeds
-    fp32_out = ort_outputs(written.model, feeds)
+    feeds, fp32_out = job.check_set.feeds, job.fp32_outputs
     tried: dict[str, Any] = {}
+    tables: list[str] = []
     for scheme in packed_weights.SCHEMES:
         job.say(f"packing weights ({scheme})")
         model, weights, stats = pack_onnx(written.model, job.tmpdir / f"packed-{scheme}", scheme)
@@ -150,13 +150,14 @@ def write(job: Any) -> Written:
             gate = check_int8(fp32_out, ort_outputs(model, feeds), job.check_set.targets)
         except ParityError as e:
             tried[scheme] = {**stats, "parity": e.result.to_dict() if e.result is not None else None}
-            job.notes.append(f"packed weights {scheme} fail the gate:\n{e.table}")
+            tables.append(f"packed weights {scheme} fail the gate:\n{e.table}")
+            job.notes.append(tables[-1])
             continue
         job.metrics["packed_weights"] = {**stats, "parity": gate.to_dict(), "failed": tried}
         break
     else:
         raise ParityError("no packed-weights scheme passes the parity gate (export without --pack-weights)",
-                          "\n".join(job.notes[-len(packed_weights.SCHEMES):]))
+                          "\n".join(tables))
     return Written(model, "fp32", written.io, (*written.extra, weights))
 
 
