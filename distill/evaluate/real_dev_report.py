@@ -145,24 +145,32 @@ def student_report_section(result: Mapping[str, Any], plot_path: str) -> list[st
             f"![real-ad quality vs latency]({plot_path})", "", SECTION_END]
 
 
+def _marked(text: str) -> tuple[str, str, str] | None:
+    """(before, inside, after) the real-ad section's markers, or None when ``text`` has no section."""
+    if SECTION_BEGIN not in text or SECTION_END not in text:
+        return None
+    head, rest = text.split(SECTION_BEGIN, 1)
+    inner, tail = rest.split(SECTION_END, 1)
+    return head, inner, tail
+
+
 def splice_section(text: str, section: Sequence[str]) -> str:
     """``text`` with its marked real-ad section replaced by ``section`` (appended when it has none)."""
     block = "\n".join(section)
-    if SECTION_BEGIN in text and SECTION_END in text:
-        head, rest = text.split(SECTION_BEGIN, 1)
-        return head + block + rest.split(SECTION_END, 1)[1]
-    return text.rstrip("\n") + "\n\n" + block + "\n"
+    parts = _marked(text)
+    if parts is None:
+        return text.rstrip("\n") + "\n\n" + block + "\n"
+    return parts[0] + block + parts[2]
 
 
 def kept_section(path: Path) -> list[str]:
     """The marked real-ad section of an existing report (empty when there is none): kept on regeneration."""
     if not path.is_file():
         return []
-    text = path.read_text(encoding="utf-8")
-    if SECTION_BEGIN not in text or SECTION_END not in text:
+    parts = _marked(path.read_text(encoding="utf-8"))
+    if parts is None:
         return []
-    inner = text.split(SECTION_BEGIN, 1)[1].split(SECTION_END, 1)[0]
-    return [SECTION_BEGIN, *inner.strip("\n").splitlines(), SECTION_END]
+    return [SECTION_BEGIN, *parts[1].strip("\n").splitlines(), SECTION_END]
 
 
 def mean_accuracy(scores: Mapping[str, Mapping[str, Any]]) -> float:
