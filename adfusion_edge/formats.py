@@ -36,7 +36,8 @@ OPTIONS: dict[str, str] = {
     "max_batch": "largest batch in the TensorRT optimization profile",
     "workspace_gb": "TensorRT builder workspace limit in GiB",
     "dla_core": "Jetson DLA core to build for (TensorRT)",
-    "pack_weights": "store large float weights as int8 per channel in weights.npz, restored to float32 at load "
+    "pack_weights": "store large float weights in weights.npz (int8 per channel, else float16: the smallest that passes "
+                    "the per-head gate), restored to float32 at load "
                     "(a smaller bundle, the same float graph; ONNX fp32)",
 }
 DEVICES_ALL = frozenset({"auto", "cpu", "cuda", "jetson"})

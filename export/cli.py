@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dla-core", type=int, default=None, help="Jetson DLA core (TensorRT)")
     parser.add_argument("--calib-limit", type=int, default=128, help="most ads per calibration / parity set")
     parser.add_argument("--pack-weights", action="store_true",
-                        help="ONNX fp32: store large weights as int8 per channel in weights.npz (restored to float32 "
+                        help="ONNX fp32: store large weights in weights.npz, int8 per channel or else float16 (restored to float32 "
                              "at load; a smaller bundle, the same float graph, parity-gated)")
     parser.add_argument("--no-measure", action="store_true", help="skip the FP32 vs INT8 latency measurement")
     parser.add_argument("--ctr-thresholds", default=None, metavar="T1,T2",

@@ -1,4 +1,4 @@
-"""Move an FP32 ONNX graph's large float weights into ``weights.npz`` as int8 (adfusion_edge/packed_weights.py).
+"""Move an FP32 ONNX graph's large float weights into ``weights.npz``, int8 or float16 (adfusion_edge/packed_weights.py).
 
 The graph keeps every node; each packed initializer loses its bytes and becomes external data
 located in ``weights.npz``, which the runtime reads, restores to float32 and hands to ONNX Runtime

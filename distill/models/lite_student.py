@@ -101,7 +101,7 @@ class LiteStudentConfig:
             the zero-shot cosine plus the image prior alone; STUDENT_V3.md).
         object_prior_threshold: ImageNet object mass at which the prior's probability is 0.5.
         object_prior_thresholds: (label, mass) pairs overriding that threshold per object label
-            (calibrate.py ``--object-thresholds``: where the prior fires on flat creatives that do not
+            (distill/evaluate/object_thresholds.py sets them where the prior fires on flat creatives that do not
             show the object, e.g. sunscreen / lotion on plain colour fields).
         temperatures: (head, T) pairs dividing that head's logits (calibration; empty = 1).
         text_only_heads: Single-label heads that read the text features only (module docstring);
