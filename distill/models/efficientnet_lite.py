@@ -212,26 +212,16 @@ class EfficientNetLite(nn.Module):
         Pad nodes and breaks its NCHWc convolution chain around each. Fixed amounts export as
         constant Pads, which ORT folds into the Conv's own padding. Same outputs at that size.
         """
-        convs = [m for m in self.modules() if isinstance(m, SameConv2d)]
-        for c in convs:
-            c.static_pads = c.static_hw = None
-        if size is None:
-            return
-
-        def record(mod: SameConv2d, args: tuple[torch.Tensor, ...]) -> None:
-            h, w = int(args[0].shape[-2]), int(args[0].shape[-1])
-            mod.static_pads, mod.static_hw = pad_amounts(h, w, mod.kernel_size[0], mod.stride[0]), (h, w)
-
-        hooks = [c.register_forward_pre_hook(record) for c in convs]
-        was_training = self.training
-        self.eval()  # a train-mode pass would move the BatchNorm statistics towards this blank input
-        try:
-            with torch.no_grad():
-                self(torch.zeros(1, 3, int(size), int(size)))
-        finally:
-            for hook in hooks:
-                hook.remove()
-            self.train(was_training)
+        side = None if size is None else int(size)
+        # Modules register in forward order (stem; each block's expand, depthwise, project; head), and
+        # "same" padding makes each output side ceil(side / stride): the sizes follow without a forward pass.
+        for conv in (m for m in self.modules() if isinstance(m, SameConv2d)):
+            if side is None:
+                conv.static_pads = conv.static_hw = None
+                continue
+            conv.static_pads = pad_amounts(side, side, conv.kernel_size[0], conv.stride[0])
+            conv.static_hw = (side, side)
+            side = math.ceil(side / conv.stride[0])
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         x = F.relu6(self._bn0(self._conv_stem(x)))
