@@ -113,8 +113,10 @@ def calibrate(model: torch.nn.Module, collected: Mapping[str, Any]) -> dict[str,
     return {"temperatures": temps, "ece": ece}
 
 
-def with_config(model: torch.nn.Module, **changes: Any) -> torch.nn.Module:
-    """A copy of ``model`` (same weights, eval mode) with ``changes`` to its config dataclass."""
+def with_config(model: torch.nn.Module, state: Mapping[str, torch.Tensor] | None = None, **changes: Any
+                ) -> torch.nn.Module:
+    """A copy of ``model`` (eval mode) with ``changes`` to its config dataclass, holding ``state``
+    (default: the model's own weights; loaded strictly)."""
     import dataclasses
 
     from adfusion_edge.distill.models.registry import create_model
@@ -122,7 +124,7 @@ def with_config(model: torch.nn.Module, **changes: Any) -> torch.nn.Module:
     config = dataclasses.replace(model.config, **changes)
     copy = create_model(model.name, preprocess=model.preprocess,
                         **{f.name: getattr(config, f.name) for f in dataclasses.fields(config)})
-    copy.load_state_dict(model.state_dict(), strict=True)
+    copy.load_state_dict(model.state_dict() if state is None else state, strict=True)
     return copy.eval()
 
 
@@ -132,7 +134,6 @@ def write_calibrated(checkpoint: Path, out: Path, temperatures: Mapping[str, flo
     import dataclasses
 
     from adfusion_edge.distill.models.checkpoint import TOKENIZER, load_model, read_meta, save_model
-    from adfusion_edge.distill.models.registry import create_model
 
     model = load_model(checkpoint)
     if not any(f.name == "temperatures" for f in dataclasses.fields(model.config)):
@@ -145,10 +146,7 @@ def write_calibrated(checkpoint: Path, out: Path, temperatures: Mapping[str, flo
         q, scale = quantize_rows(state.pop("token_embed.weight").numpy())
         state["tok_q"], state["tok_scale"] = torch.from_numpy(q), torch.from_numpy(scale).unsqueeze(-1)
         config = {**config, "token_table": "tuned"}
-    config = dataclasses.replace(model.config, temperatures=tuple(sorted(temperatures.items())), **config)
-    calibrated = create_model(model.name, preprocess=model.preprocess, **{
-        f.name: getattr(config, f.name) for f in dataclasses.fields(config)})
-    calibrated.load_state_dict(state, strict=True)
+    calibrated = with_config(model, state, temperatures=tuple(sorted(temperatures.items())), **config)
     info = dict(read_meta(checkpoint).get("info", {}))
     info["calibrated_from"] = str(checkpoint)
     tok = checkpoint / TOKENIZER
