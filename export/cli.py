@@ -35,8 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dla-core", type=int, default=None, help="Jetson DLA core (TensorRT)")
     parser.add_argument("--calib-limit", type=int, default=128, help="most ads per calibration / parity set")
     parser.add_argument("--pack-weights", action="store_true",
-                        help="ONNX fp32: store large weights in weights.npz, int8 per channel or else float16 (restored to float32 "
-                             "at load; a smaller bundle, the same float graph, parity-gated)")
+                        help="ONNX fp32: store large weights in weights.npz, each float tensor int8 per channel where the "
+                             "per-head gate allows it, else float16, and the int8 tables exactly (restored at load; a "
+                             "smaller bundle, the same float graph, parity-gated)")
     parser.add_argument("--no-measure", action="store_true", help="skip the FP32 vs INT8 latency measurement")
     parser.add_argument("--ctr-thresholds", default=None, metavar="T1,T2",
                         help="CTR values of the low/medium and medium/high buckets the model was trained with "

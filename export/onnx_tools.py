@@ -90,7 +90,11 @@ def torch_outputs(model: torch.nn.Module, feeds: Mapping[str, np.ndarray], batch
 def ort_outputs(model: bytes | str | os.PathLike, feeds: Mapping[str, np.ndarray], batch: int = 32
                 ) -> dict[str, np.ndarray]:
     """Outputs of an ONNX graph (file or bytes) on the CPU provider, batched."""
-    sess = ort_cpu_session(model)
+    return session_outputs(ort_cpu_session(model), feeds, batch)
+
+
+def session_outputs(sess: Any, feeds: Mapping[str, np.ndarray], batch: int = 32) -> dict[str, np.ndarray]:
+    """Every output of an ORT session on ``feeds``, run in batches of ``batch`` ads."""
     names = [o.name for o in sess.get_outputs()]
     n = len(feeds[io_contract.IMAGE])
     parts = [sess.run(names, {k: feeds[k][i:i + batch] for k in io_contract.INPUT_NAMES}) for i in range(0, n, batch)]

@@ -120,8 +120,9 @@ def _declare_output_shapes(proto: onnx.ModelProto, max_tokens: int, dynamic_seq:
 
 def write(job: Any) -> Written:
     """The format table's writer for ``onnx``: the FP32 graph, or the INT8 one with ``int8``; with
-    ``pack_weights`` an FP32 graph's large weights move to weights.npz (adfusion_edge/packed_weights.py)
-    in the smallest storage scheme that passes the per-head gate against the FP32 graph.
+    ``pack_weights`` an FP32 graph's large weights move to weights.npz (adfusion_edge/packed_weights.py):
+    float16, or int8 for the tensors a per-tensor search finds the per-head gate allows
+    (export/weight_precision.py).
 
     Args:
         job: An export.job.ExportJob (its ``onnx()`` exports, gates parity and quantizes).
@@ -131,33 +132,39 @@ def write(job: Any) -> Written:
         return written
     if written.precision != "fp32":
         raise ConfigError(f"--pack-weights packs an fp32 graph's weights; the graph written is {written.precision}")
-    from adfusion_edge import packed_weights
     from adfusion_edge.errors import ParityError
     from adfusion_edge.export.onnx_tools import ort_outputs
     from adfusion_edge.export.parity import check_int8
-    from adfusion_edge.export.weight_packing import pack_onnx
+    from adfusion_edge.export.weight_packing import pack_onnx, packable
+    from adfusion_edge.export.weight_precision import choose_int8, run_with_initializers
 
     # Rounded weights are a precision change: the INT8 gate (per-head top-1 agreement with FP32 and
-    # the overall-score drop, on the held-out ads) decides, not the float tolerance. The smallest
-    # scheme that passes ships.
-    feeds, fp32_out = job.check_set.feeds, job.fp32_outputs
-    tried: dict[str, Any] = {}
-    tables: list[str] = []
-    for scheme in packed_weights.SCHEMES:
-        job.say(f"packing weights ({scheme})")
-        model, weights, stats = pack_onnx(written.model, job.tmpdir / f"packed-{scheme}", scheme)
-        try:
-            gate = check_int8(fp32_out, ort_outputs(model, feeds), job.check_set.targets)
+    # the overall-score drop, on the held-out ads) decides, not the float tolerance. Float16 for
+    # every tensor is the floor; the search (export/weight_precision.py) then moves the tensors that
+    # barely change any output to int8.
+    feeds, fp32_out, targets = job.check_set.feeds, job.fp32_outputs, job.check_set.targets
+    job.say("packing weights (float16)")
+    graph16, weights16, stats16 = pack_onnx(written.model, job.tmpdir / "packed-fp16")
+    try:
+        gate16 = check_int8(fp32_out, ort_outputs(graph16, feeds), targets)
+    except ParityError as e:
+        job.notes.append(f"packed weights in float16 fail the gate:\n{e.table}")
+        raise ParityError("float16 packed weights fail the parity gate (export without --pack-weights)",
+                          e.table) from None
+    floats, exact = packable(onnx.load(str(written.model)))
+    choice = choose_int8(graph16, floats, exact, feeds, fp32_out, targets, run_with_initializers, job.say)
+    model, weights, stats, gate = graph16, weights16, stats16, gate16
+    if choice.int8:
+        job.say(f"packing weights ({len(choice.int8)} tensors int8)")
+        mixed = pack_onnx(written.model, job.tmpdir / "packed-mixed", choice.int8)
+        try:  # every held-out ad, read back from the file as it ships
+            gate = check_int8(fp32_out, ort_outputs(mixed[0], feeds), targets)
+            model, weights, stats = mixed
         except ParityError as e:
-            tried[scheme] = {**stats, "parity": e.result.to_dict() if e.result is not None else None}
-            tables.append(f"packed weights {scheme} fail the gate:\n{e.table}")
-            job.notes.append(tables[-1])
-            continue
-        job.metrics["packed_weights"] = {**stats, "parity": gate.to_dict(), "failed": tried}
-        break
-    else:
-        raise ParityError("no packed-weights scheme passes the parity gate (export without --pack-weights)",
-                          "\n".join(tables))
+            job.notes.append(f"the chosen int8 tensors fail the gate on all held-out ads; float16 ships:\n{e.table}")
+    job.metrics["packed_weights"] = {**stats, "parity": gate.to_dict(), "search_trials": choice.trials,
+                                     "int8": list(choice.int8) if model is not graph16 else [],
+                                     "fp16_weights_file_bytes": stats16["weights_file_bytes"]}
     return Written(model, "fp32", written.io, (*written.extra, weights))
 
 

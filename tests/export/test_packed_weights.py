@@ -127,3 +127,59 @@ def test_the_weights_file_depends_on_the_weights_only(tmp_path):
     assert a.read_bytes() == b.read_bytes()
     assert packed_weights.unpack(dict(np.load(a))).keys() == {"w"}
     assert np.array_equal(packed_weights.load(a)["w"], packed_weights.unpack(content)["w"])
+
+
+def test_mixed_storage_keeps_each_tensor_in_its_kind():
+    rng = np.random.default_rng(4)
+    table = rng.integers(-120, 121, size=(300, 16)).astype(np.int8)
+    tuned = table.copy()
+    tuned[:20] += rng.integers(-3, 4, size=(20, 16)).astype(np.int8)  # training touched 20 rows
+    other = rng.integers(-127, 128, size=(300, 16)).astype(np.int8)  # unrelated: no delta
+    lut = rng.integers(0, 11, size=4096).astype(np.int64)
+    floats = {"conv": rng.normal(size=(8, 4, 3, 3)).astype(np.float32), "fc": rng.normal(size=(6, 10)).astype(np.float32)}
+    content = packed_weights.pack_mixed(floats, ["conv"], {"table": table, "tuned": tuned, "other": other, "lut": lut})
+    kinds = dict(zip(content["names"].tolist(), content["kinds"].tolist(), strict=True))
+    assert kinds == {"conv": "int8", "fc": "fp16", "table": "exact", "tuned": "delta", "other": "exact", "lut": "exact"}
+    back = packed_weights.unpack(content)
+    for name, a in {"table": table, "tuned": tuned, "other": other, "lut": lut}.items():
+        assert back[name].dtype == a.dtype and np.array_equal(back[name], a)
+    assert back["conv"].dtype == np.float32 and np.allclose(back["conv"], floats["conv"], atol=0.05)
+    assert np.allclose(back["fc"], floats["fc"], rtol=1e-3, atol=1e-4)
+    with pytest.raises(ValueError, match="not packed floats"):
+        packed_weights.pack_mixed(floats, ["missing"])
+    with pytest.raises(ValueError, match="non-float"):
+        packed_weights.pack_mixed({}, (), {"f": floats["fc"]})
+
+
+def _mixed_content():
+    rng = np.random.default_rng(5)
+    table = rng.integers(-100, 100, size=(64, 8)).astype(np.int8)
+    tuned = table.copy()
+    tuned[0] += 1
+    return packed_weights.pack_mixed({"w": rng.normal(size=(4, 8)).astype(np.float32)}, ["w"],
+                                     {"table": table, "tuned": tuned})
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda c: c.update(kinds=np.array(["int8", "exact", "int4"])), "storage kind"),
+    (lambda c: c.pop("bases"), "kinds"),
+    (lambda c: c.update(bases=np.array([-1, -1, 0])), "earlier exact"),
+    (lambda c: c.update(d2=np.full_like(c["d2"], 127)), "int8 range"),
+    (lambda c: c.update(d2=c["d2"][:10]), "differences"),
+    (lambda c: c.update(x1=c["x1"].astype(np.float32)), "integer"),
+])
+def test_damaged_mixed_content_is_a_bundle_error(damage, message):
+    content = _mixed_content()
+    assert content["kinds"].tolist() == ["int8", "exact", "delta"]
+    damage(content)
+    with pytest.raises(BundleError, match=message):
+        packed_weights.unpack(content, "weights.npz")
+
+
+def test_the_precision_search_chooses_int8_tensors_that_pass_unseen_ads(packed):
+    stats = packed.metrics["packed_weights"]
+    content = dict(np.load(packed.bundle / "weights.npz"))
+    kinds = dict(zip(content["names"].tolist(), content["kinds"].tolist(), strict=True))
+    assert stats["scheme"] == packed_weights.MIXED and stats["search_trials"] >= 1
+    assert sorted(n for n, k in kinds.items() if k == "int8") == sorted(stats["int8"])
+    assert stats["weights_file_bytes"] <= stats["fp16_weights_file_bytes"]
