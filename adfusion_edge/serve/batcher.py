@@ -105,10 +105,21 @@ class BatchCost:
 
     SMOOTH = 0.2
     MAX_WEIGHT = 20
+    SLACK_DEVIATIONS = 2.0  # margin = this many mean absolute deviations of a batch from its smoothed time
 
     def __init__(self, initial_item_s: float):
         self._seen: dict[int, list[float]] = {}  # size -> [smoothed seconds, runs]
         self.fixed, self.per_ad = 0.0, float(initial_item_s)
+        self._deviation = 0.0  # smoothed |batch time - its size's smoothed time|, over every size
+
+    @property
+    def slack(self) -> float:
+        """Seconds to add to a prediction so that it is rarely late.
+
+        On a shared machine one batch of the same size can take twice as long as the last: the
+        admission must not promise a deadline on the mean alone, or the requests it admits under
+        overload run late (served after their deadline) instead of being refused at once."""
+        return self.SLACK_DEVIATIONS * self._deviation
 
     def observe(self, n: int, seconds: float) -> None:
         """Record that a batch of ``n`` ads took ``seconds``."""
@@ -116,6 +127,7 @@ class BatchCost:
         if cur is None:
             self._seen[n] = [seconds, 1]
         else:
+            self._deviation += self.SMOOTH * (abs(seconds - cur[0]) - self._deviation)
             cur[0] += self.SMOOTH * (seconds - cur[0])
             cur[1] += 1
         self._fit()
@@ -190,8 +202,9 @@ class MicroBatcher:
 
     def predicted_finish(self, now: float) -> float:
         """When a request admitted now would be answered: after the running batch and every request
-        queued before it (batches run one after the other, so the work ahead adds up)."""
-        return max(now, self._busy_until) + self.cost.queue(len(self._q) + 1, self.max_batch)
+        queued before it (batches run one after the other, so the work ahead adds up), plus the
+        cost line's slack (BatchCost.slack)."""
+        return max(now, self._busy_until) + self.cost.queue(len(self._q) + 1, self.max_batch) + self.cost.slack
 
     def submit(self, image: bytes, text: str | None, deadline: float) -> asyncio.Future:
         """Queue one ad (call from the event loop). Raises QueueFull / DeadlineUnmeetable at once."""
@@ -234,7 +247,7 @@ class MicroBatcher:
             # that keeps the earliest deadline in the batch (the one that would go first wrong).
             while self._q and len(batch) < self.max_batch:
                 earliest = min(earliest, self._q[0].deadline)
-                if now + self.cost.batch(len(batch) + 1) > earliest:
+                if now + self.cost.batch(len(batch) + 1) + self.cost.slack > earliest:
                     break
                 batch.append(self._q.popleft())
             self._busy_until = now + self.cost.batch(len(batch))

@@ -197,3 +197,18 @@ def test_admission_counts_what_batching_saves():
     for _ in range(7):
         lane._q.append(None)  # type: ignore[arg-type]
     assert lane.predicted_finish(now) <= now + 0.0051
+
+
+def test_admission_keeps_a_margin_for_batches_that_vary():
+    steady = BatchCost(0.01)
+    for _ in range(10):
+        steady.observe(1, 0.004)
+    assert steady.slack == 0  # the same time every run: nothing to allow for
+    noisy = BatchCost(0.01)
+    for i in range(40):
+        noisy.observe(1, 0.004 if i % 2 else 0.008)  # every other batch twice as slow
+    assert 0.002 < noisy.slack < 0.012
+    lane = MicroBatcher(lambda imgs, texts: [], max_batch=8)
+    lane.cost = noisy
+    now = time.perf_counter()
+    assert lane.predicted_finish(now) == pytest.approx(now + noisy.batch(1) + noisy.slack)
