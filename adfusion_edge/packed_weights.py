@@ -236,13 +236,18 @@ def add_to_session_options(so: object, initializers: Mapping[str, np.ndarray]) -
     return values
 
 
-def inference_session(model_path: str | os.PathLike, so: object, providers: Iterable[Any]) -> Any:
+def inference_session(model_path: str | os.PathLike, so: object, providers: Iterable[Any],
+                      initializers: Mapping[str, np.ndarray] | None = None) -> Any:
     """An ORT InferenceSession on ``model_path`` with its packed weights restored (the OrtValues are kept
-    on the session, which they must outlive). The runtime backend does the same in two steps, to tell
-    a file that is no ONNX graph from damaged packed weights."""
+    on the session, which they must outlive). ``initializers``: the external tensors to hand ORT
+    instead of reading the model's packed-weights files (the export's precision search tries many).
+    The runtime backend does the same in two steps, to tell a file that is no ONNX graph from damaged
+    packed weights."""
     import onnxruntime as ort
 
-    values = add_to_session_options(so, session_initializers(model_path))
+    if initializers is None:
+        initializers = session_initializers(model_path)
+    values = add_to_session_options(so, initializers)
     sess = ort.InferenceSession(str(model_path), so, providers=list(providers))
     sess._adfusion_initializers = values  # type: ignore[attr-defined]
     return sess

@@ -79,7 +79,8 @@ def export_bundle(model: torch.nn.Module, fmt: str, out: str | os.PathLike, toke
             for int8.
         fallback: On an INT8 parity failure ship FP32 (fp16 for TensorRT) instead of raising.
         opset, dynamic_seq: ONNX options.
-        pack_weights: ONNX fp32: large weights stored in weights.npz as int8 or float16 (adfusion_edge/packed_weights.py).
+        pack_weights: ONNX fp32: large weights stored in weights.npz, floats int8 where the gate allows else
+            float16, int8 tables exactly (adfusion_edge/packed_weights.py, export/weight_precision.py).
         quant_config: QuantConfig override.
         measure: Time FP32 vs INT8 (about 2 s) into the metrics.
         calib_limit: Most ads per calibration / held-out set.

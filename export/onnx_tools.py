@@ -51,7 +51,8 @@ def export_onnx_bytes(model: torch.nn.Module, opset: int = DEFAULT_OPSET) -> byt
     return buf.getvalue()
 
 
-def ort_cpu_session(model: bytes | str | os.PathLike, threads: int | None = None, spin: bool | None = None) -> Any:
+def ort_cpu_session(model: bytes | str | os.PathLike, threads: int | None = None, spin: bool | None = None,
+                    initializers: Mapping[str, np.ndarray] | None = None) -> Any:
     """A CPU ORT session with all graph optimisations (what a deployed session runs).
 
     Args:
@@ -60,6 +61,8 @@ def ort_cpu_session(model: bytes | str | os.PathLike, threads: int | None = None
         spin: Idle-thread spinning; None keeps ORT's default (spin). False for interleaved
             timing: a session that spins after its block keeps burning its cores, which slows the
             next item of the run and the other jobs of a shared machine.
+        initializers: A file graph's external tensors, given in memory instead of read from its
+            packed-weights file (packed_weights.inference_session).
     """
     import onnxruntime as ort
 
@@ -72,7 +75,7 @@ def ort_cpu_session(model: bytes | str | os.PathLike, threads: int | None = None
     so.log_severity_level = 3
     if isinstance(model, bytes):
         return ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
-    return packed_weights.inference_session(Path(model), so, ["CPUExecutionProvider"])
+    return packed_weights.inference_session(Path(model), so, ["CPUExecutionProvider"], initializers)
 
 
 def torch_outputs(model: torch.nn.Module, feeds: Mapping[str, np.ndarray], batch: int = 32) -> dict[str, np.ndarray]:

@@ -23,6 +23,7 @@ import numpy as np
 
 from adfusion_edge import io_contract, packed_weights, schema
 from adfusion_edge.errors import ParityError
+from adfusion_edge.export.onnx_tools import ort_cpu_session, session_outputs
 from adfusion_edge.export.parity import check_int8
 
 
@@ -114,18 +115,7 @@ def choose_int8(graph: str | Path, floats: Mapping[str, np.ndarray], exact: Mapp
 def run_with_initializers(graph: str | Path, weights: Mapping[str, np.ndarray], feeds: Mapping[str, np.ndarray],
                           batch: int = 64) -> dict[str, np.ndarray]:
     """Outputs of ``graph`` on the CPU provider (all optimisations) with its external tensors given in memory."""
-    import onnxruntime as ort
-
-    from adfusion_edge.export.onnx_tools import session_outputs
-
-    so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    so.log_severity_level = 3
-    values = packed_weights.add_to_session_options(so, weights)  # must outlive the session
-    sess = ort.InferenceSession(str(graph), so, providers=["CPUExecutionProvider"])
-    out = session_outputs(sess, feeds, batch)
-    del sess, values
-    return out
+    return session_outputs(ort_cpu_session(graph, initializers=weights), feeds, batch)
 
 
 __all__: list[str] = ["PrecisionChoice", "choose_int8", "damage", "run_with_initializers"]
