@@ -10,6 +10,7 @@ input means "not given" in ONNX, so dropping it changes nothing but that.
 
 from __future__ import annotations
 
+import numpy as np
 import onnx
 
 
@@ -21,3 +22,30 @@ def drop_empty_optional_inputs(model: onnx.ModelProto) -> int:
             del node.input[-1]
             removed += 1
     return removed
+
+
+def constants_to_initializers(model: onnx.ModelProto, min_elements: int) -> int:
+    """Turn every Constant node holding a tensor of ``min_elements``+ elements into an initializer of
+    the same name, in place; returns how many moved.
+
+    The TorchScript exporter writes module buffers and tensors built in ``forward`` as Constant
+    nodes (the ImageNet prior tables, the colour lookup table, the face detector's weights), which
+    the weight packer, reading initializers, never saw. As initializers they pack like any weight.
+    ONNX Runtime treats both the same.
+    """
+    moved = 0
+    keep = []
+    for node in model.graph.node:
+        value = next((a.t for a in node.attribute if a.name == "value"), None) if node.op_type == "Constant" else None
+        if value is not None and len(node.output) == 1 and int(np.prod(value.dims)) >= min_elements:
+            tensor = onnx.TensorProto()
+            tensor.CopyFrom(value)
+            tensor.name = node.output[0]
+            model.graph.initializer.append(tensor)
+            moved += 1
+        else:
+            keep.append(node)
+    if moved:
+        del model.graph.node[:]
+        model.graph.node.extend(keep)
+    return moved

@@ -135,7 +135,7 @@ def write(job: Any) -> Written:
     from adfusion_edge.errors import ParityError
     from adfusion_edge.export.onnx_tools import ort_outputs
     from adfusion_edge.export.parity import check_int8
-    from adfusion_edge.export.weight_packing import pack_onnx, packable
+    from adfusion_edge.export.weight_packing import load_for_packing, pack_onnx, packable
     from adfusion_edge.export.weight_precision import choose_int8, run_with_initializers
 
     # Rounded weights are a precision change: the INT8 gate (per-head top-1 agreement with FP32 and
@@ -151,7 +151,7 @@ def write(job: Any) -> Written:
         job.notes.append(f"packed weights in float16 fail the gate:\n{e.table}")
         raise ParityError("float16 packed weights fail the parity gate (export without --pack-weights)",
                           e.table) from None
-    floats, exact = packable(onnx.load(str(written.model)))
+    floats, exact = packable(load_for_packing(written.model))
     choice = choose_int8(graph16, floats, exact, feeds, fp32_out, targets, run_with_initializers, job.say)
     model, weights, stats, gate = graph16, weights16, stats16, gate16
     if choice.int8:

@@ -58,6 +58,16 @@ def packable(model: onnx.ModelProto, min_elements: int = MIN_ELEMENTS
     return floats, exact
 
 
+def load_for_packing(src: str | Path, min_elements: int = MIN_ELEMENTS) -> onnx.ModelProto:
+    """The graph at ``src`` with its large Constant nodes as initializers (graph_tidy), so that
+    ``packable`` sees them: what pack_onnx packs and what the precision search must read."""
+    from adfusion_edge.export.graph_tidy import constants_to_initializers
+
+    model = onnx.load(str(src))
+    constants_to_initializers(model, min_elements)
+    return model
+
+
 def pack_onnx(src: str | Path, out_dir: str | Path, int8: Iterable[str] = (),
               min_elements: int = MIN_ELEMENTS) -> tuple[Path, Path, dict[str, Any]]:
     """Write ``out_dir/<src name>`` (the graph) and ``out_dir/weights.npz`` in packed_weights.MIXED:
@@ -69,7 +79,7 @@ def pack_onnx(src: str | Path, out_dir: str | Path, int8: Iterable[str] = (),
     """
     src, out_dir = Path(src), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    model = onnx.load(str(src))
+    model = load_for_packing(src, min_elements)
     floats, exact = packable(model, min_elements)
     content = packed_weights.pack_mixed(floats, int8, exact)
     weights = out_dir / WEIGHTS_FILE

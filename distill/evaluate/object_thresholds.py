@@ -82,19 +82,26 @@ def _scores(model: torch.nn.Module, loader: Any) -> dict[str, float]:
     return object_scores(got["prob"][got["m"]], got["y"][got["m"]])
 
 
-def main(argv: list[str] | None = None) -> int:
-    from adfusion_edge.distill.evaluate.calibrate import write_calibrated
+def open_checkpoint(doc: str, what: str, argv: list[str] | None) -> tuple[argparse.Namespace, Path, Any, str]:
+    """The command line shared by the post-training checkpoint tools (--checkpoint, --corpus, --out,
+    --report): (arguments, checkpoint directory, its model, its tokenizer file)."""
     from adfusion_edge.distill.models.checkpoint import TOKENIZER, find_checkpoint, load_model
 
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
     p.add_argument("--checkpoint", required=True, help="lite_student checkpoint or run directory")
     p.add_argument("--corpus", required=True, help="AdSynth corpus with val and test splits")
-    p.add_argument("--out", required=True, help="write the checkpoint with the thresholds here")
-    p.add_argument("--report", help="write the thresholds and the test scores as JSON here")
+    p.add_argument("--out", required=True, help=f"write the checkpoint with the {what} here")
+    p.add_argument("--report", help=f"write the {what} and the test scores as JSON here")
     args = p.parse_args(argv)
     ckpt = find_checkpoint(args.checkpoint)
-    model = load_model(ckpt)
-    tok = str(ckpt / TOKENIZER)
+    return args, ckpt, load_model(ckpt), str(ckpt / TOKENIZER)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from adfusion_edge.distill.evaluate.calibrate import write_calibrated
+    from adfusion_edge.distill.models.checkpoint import load_model
+
+    args, ckpt, model, tok = open_checkpoint(__doc__, "thresholds", argv)
     val = prior_masses(model, _loader(model, args.corpus, "val", tok))
     found = thresholds(val["mass"][val["m"]], val["y"][val["m"]], model.config.object_prior_threshold)
     out = write_calibrated(ckpt, Path(args.out), dict(model.config.temperatures), object_prior_thresholds=found)

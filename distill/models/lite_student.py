@@ -34,6 +34,9 @@ Why this shape (reports/real_ads/*.md give the measurements):
   label, turned into a probability that passes 0.5 where the mass passes ``object_prior_threshold``
   (0.05, picked on AdSynth val in VISION.md). The learned part, trained on AdSynth, adds what the
   prior misses: p = 1 - (1 - p_prior)(1 - p_learned). It can add evidence, never remove the prior's.
+  With ``face_detector`` set, MediaPipe's BlazeFace (face_detector.py) is a third piece of evidence
+  for ``person``, as a max rather than a noisy-OR (see forward): a real face detector, since ImageNet
+  has no person class.
 * **Static token table in int8** (row scales, Gather + Cast + Mul in the graph): 3.9 MB instead of
   15.6 MB in float, the same bytes as the runtime's open-vocabulary table.
 * **Dominant colour from the pixels** (``colour_from_pixels``): the label is defined on pixels (AdSynth
@@ -118,6 +121,12 @@ class LiteStudentConfig:
             the text features that outputs a 384-d sentence embedding, ``aux/text_embed``, trained
             to match all-MiniLM-L6-v2's embedding of the same text (``loss.extra.text_distill``),
             against the descriptions' MiniLM embeddings).
+        face_detector: ``""`` (none) or a face detector of ``face_detector.DETECTORS`` run on the
+            input pixels; ``person`` takes the larger of its own probability and the face's (the
+            real person signal ImageNet lacks). Needs 128 px input. Not trained: the file's weights.
+        face_threshold: Face probability at which ``person`` passes 0.5 from the face alone
+            (MediaPipe's default is 0.5; distill/evaluate/face_threshold.py derives it from the
+            false-positive rate on held-out AdSynth ads without people).
     """
 
     vocab_size: int = 30522
@@ -140,6 +149,8 @@ class LiteStudentConfig:
     colour_from_pixels: bool = False
     token_table: str = "static"
     text_embed: str = "static"
+    face_detector: str = ""
+    face_threshold: float = 0.5
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "text_only_heads", tuple(dict.fromkeys(("theme", *self.text_only_heads))))
@@ -175,6 +186,8 @@ class LiteStudentConfig:
             raise ConfigError(f"lite_student config: token_table must be static, train or tuned, got {self.token_table!r}")
         if self.text_embed not in ("static", "distilled"):
             raise ConfigError(f"lite_student config: text_embed must be static or distilled, got {self.text_embed!r}")
+        if not 0.0 < self.face_threshold < 1.0:
+            raise ConfigError(f"lite_student config: face_threshold must be in (0, 1), got {self.face_threshold}")
         known = {h.name for h in schema.HEADS}
         for head, t in self.temperatures:
             if head not in known or not (0.05 <= t <= 20.0):
@@ -273,6 +286,15 @@ class LiteStudent(AdModel):
                                  persistent=False)
             self.colour_names = schema.head("dominant_colour").num_labels
             self.temperature.pop("dominant_colour", None)
+        if c.face_detector:
+            from adfusion_edge.distill.models.face_detector import INPUT_SIZE, FaceDetector
+
+            if preprocess.image_size != INPUT_SIZE:
+                raise ConfigError(f"lite_student: face_detector needs image_size {INPUT_SIZE}, got {preprocess.image_size}")
+            self.face = FaceDetector(c.face_detector)
+            t = float(c.face_threshold)
+            self.face_shift = float(np.log(t / (1 - t)))
+            self.person = schema.OBJECTS.index("person")
         self._feature_cache: dict[bytes, torch.Tensor] = {}  # training only, see _trunk_features
 
     def pretrained_sources(self) -> dict[str, str]:
@@ -287,7 +309,7 @@ class LiteStudent(AdModel):
         except PackageNotFoundError:
             vision = f"{package} (not installed here)"
         _, _, meta = load_table()
-        return {
+        sources = {
             "vision": f"{self.config.variant} ImageNet-1k weights from {vision} (Apache-2.0), frozen "
                       f"(weights source: {self.config.vision_weights or 'random init'})",
             "text": f"static token table {DEFAULT_STATIC.name}: {meta.get('teacher')}, {meta.get('pooling')}, "
@@ -297,6 +319,11 @@ class LiteStudent(AdModel):
             "priors": "ImageNet class -> object mapping (distill/models/imagenet_objects.py), ImageNet class "
                       "and theme-description MiniLM similarities (imagenet_themes.py, label_descriptions.py)",
         }
+        if self.config.face_detector:
+            sources["faces"] = (f"{self.config.face_detector}: MediaPipe BlazeFace from the mediapipe 0.10.14 wheel "
+                                f"(Apache-2.0, distill/models/face/README.md), face threshold "
+                                f"{self.config.face_threshold:.4g} -> person")
+        return sources
 
     def train(self, mode: bool = True) -> LiteStudent:
         """As nn.Module.train, but the frozen trunk stays in eval mode (its BatchNorm statistics are ImageNet's)."""
@@ -349,6 +376,16 @@ class LiteStudent(AdModel):
         out[schema.SPAN_OUTPUT] = self.span_head(t).reshape(-1, n, len(schema.SPAN_TAGS))
         for head, temp in self.temperature.items():
             out[head] = out[head] / temp
+        if c.face_detector:  # after the temperatures: the detector's own threshold holds
+            with torch.no_grad():
+                face = self.face(pixels) - self.face_shift
+            obj = out["objects"]
+            # max, not the noisy-OR of the other evidence: a face score just under its threshold must
+            # not push a weak clothing prior over 0.5 (with a noisy-OR, AdSynth test reported person on
+            # 48% of its ads instead of 23%; the face threshold then meant nothing).
+            person = torch.maximum(obj[:, self.person], face)[:, None]
+            out["objects"] = torch.cat([obj[:, :self.person], person, obj[:, self.person + 1:]], dim=1)
+            out["aux/face_logit"] = face
         out["aux/imagenet_logits"] = imagenet_logits
         out["aux/object_mass"] = prior["objects"]
         if c.text_embed == "distilled":
@@ -392,8 +429,13 @@ class LiteStudent(AdModel):
         """logit of 1 - (1 - p_prior)(1 - sigmoid(learned)), p_prior = 0.5 at the threshold mass."""
         m = mass.clamp(1e-6, 1 - 1e-6)
         prior_logit = torch.log(m) - torch.log1p(-m) - self.object_prior_shift
-        a = (F.softplus(prior_logit) + F.softplus(learned)).clamp(1e-4, 30.0)  # -log(1 - p)
-        return torch.log(torch.exp(a) - 1.0)
+        return _or_logits(prior_logit, learned)
+
+
+def _or_logits(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """logit of 1 - (1 - sigmoid(a))(1 - sigmoid(b)): either piece of evidence is enough."""
+    total = (F.softplus(a) + F.softplus(b)).clamp(1e-4, 30.0)  # -log(1 - p)
+    return torch.log(torch.exp(total) - 1.0)
 
 
 @register_model("lite_student")

@@ -30,6 +30,9 @@ def test_exported_candidate_matches_the_pretrained_trunk(tmp_path):
 
 def test_bundle_feed_fits_the_default_bundle():
     feed = bundle_feed(DEFAULT_BUNDLE)
-    sess = ort.InferenceSession(str(DEFAULT_BUNDLE / "model.onnx"), providers=["CPUExecutionProvider"])
+    from adfusion_edge.export.onnx_tools import ort_cpu_session
+
+    # the packed weights restored, as the runtime does (a plain session would read weights.npz as raw bytes)
+    sess = ort_cpu_session(DEFAULT_BUNDLE / "model.onnx")
     assert {i.name for i in sess.get_inputs()} == set(feed)
     assert sess.run(None, feed)[0].shape[0] == 1

@@ -114,7 +114,7 @@ def test_export_fails_loudly_or_falls_back(tiny_artifacts, tokenizer_file, tmp_p
     with pytest.raises(parity.ParityError) as e:
         export_bundle(model, "onnx", tmp_path / "b", tokenizer_file, int8=True, calib=corpus,
                       quant_config=BROKEN, measure=False, calib_limit=32)
-    assert "top-1 agreement" in str(e.value)
+    assert "agreement (>= 99%)" in str(e.value)
     assert not (tmp_path / "b").exists()  # nothing half-written under the bundle name
     res = export_bundle(model, "onnx", tmp_path / "b", tokenizer_file, int8=True, calib=corpus,
                         quant_config=BROKEN, measure=False, fallback=True, calib_limit=32)
