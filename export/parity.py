@@ -127,11 +127,17 @@ class Int8Parity:
                 "n": self.n, "ok": self.ok}
 
 
-def head_agreement(head: schema.Head, ref: np.ndarray, got: np.ndarray) -> float:
-    """Share of ads with the same decision: top-1 (single-label) or label set at MULTI_THRESHOLD (multi)."""
+def same_decision(head: schema.Head, ref: np.ndarray, got: np.ndarray) -> np.ndarray:
+    """Per ad, whether both outputs decide alike: the same top-1 label (single-label heads) or the
+    same label set at MULTI_THRESHOLD (multi-label heads)."""
     if head.kind == "multi":
-        return float(((ref >= MULTI_THRESHOLD) == (got >= MULTI_THRESHOLD)).all(-1).mean())
-    return float((np.argmax(ref, -1) == np.argmax(got, -1)).mean())
+        return ((ref >= MULTI_THRESHOLD) == (got >= MULTI_THRESHOLD)).all(-1)
+    return np.argmax(ref, -1) == np.argmax(got, -1)
+
+
+def head_agreement(head: schema.Head, ref: np.ndarray, got: np.ndarray) -> float:
+    """Share of ads with the same decision (same_decision)."""
+    return float(same_decision(head, ref, got).mean())
 
 
 def check_int8(fp32: Mapping[str, np.ndarray], int8: Mapping[str, np.ndarray],
@@ -187,11 +193,7 @@ def check_batch_independence(batched: Mapping[str, np.ndarray], single: Mapping[
         max_abs = max(max_abs, float(diff.max(initial=0.0)))
     flips: dict[str, int] = {}
     for h in schema.HEADS:
-        a, b = np.asarray(batched[h.name]), np.asarray(single[h.name])
-        if h.kind == "multi":
-            differ = ((a >= MULTI_THRESHOLD) != (b >= MULTI_THRESHOLD)).any(-1)
-        else:
-            differ = a.argmax(-1) != b.argmax(-1)
+        differ = ~same_decision(h, np.asarray(batched[h.name]), np.asarray(single[h.name]))
         if differ.any():
             flips[h.name] = int(differ.sum())
     n = int(np.asarray(batched[schema.HEADS[0].name]).shape[0])

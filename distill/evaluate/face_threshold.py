@@ -1,7 +1,7 @@
 """Add the face detector to a lite_student checkpoint, its threshold set from AdSynth's false positives.
 
 The ``person`` object gets MediaPipe's BlazeFace (distill/models/face_detector.py) as a third piece
-of noisy-OR evidence. MediaPipe's own default reports a face at probability 0.5. On ad layouts
+of evidence (``person`` = the larger of its own probability and the face's). MediaPipe's own default reports a face at probability 0.5. On ad layouts
 (flat colour, big type, product shots) a detector that never saw them may fire more often than on
 photos, and nothing in AdSynth is a photographed face, so its ads bound that rate:
 

@@ -429,13 +429,8 @@ class LiteStudent(AdModel):
         """logit of 1 - (1 - p_prior)(1 - sigmoid(learned)), p_prior = 0.5 at the threshold mass."""
         m = mass.clamp(1e-6, 1 - 1e-6)
         prior_logit = torch.log(m) - torch.log1p(-m) - self.object_prior_shift
-        return _or_logits(prior_logit, learned)
-
-
-def _or_logits(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """logit of 1 - (1 - sigmoid(a))(1 - sigmoid(b)): either piece of evidence is enough."""
-    total = (F.softplus(a) + F.softplus(b)).clamp(1e-4, 30.0)  # -log(1 - p)
-    return torch.log(torch.exp(total) - 1.0)
+        a = (F.softplus(prior_logit) + F.softplus(learned)).clamp(1e-4, 30.0)  # -log(1 - p)
+        return torch.log(torch.exp(a) - 1.0)
 
 
 @register_model("lite_student")
