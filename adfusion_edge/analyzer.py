@@ -39,6 +39,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
+from adfusion_edge import readability
 from adfusion_edge.bundle import Bundle, load_bundle
 from adfusion_edge.bundle_check import check_loaded_model
 from adfusion_edge.errors import AdFusionError, BundleError, ConfigError, InvalidImageError, OcrError
@@ -200,6 +201,7 @@ class Analyzer:
         self.preprocess = self.bundle.preprocess
         try:
             self._tokenizer = AdTokenizer(self.bundle.tokenizer_file, self.preprocess.max_tokens)
+            self._readable = readability.classes_for_vocab(self._tokenizer.vocab())
         except (AdFusionError, OSError) as e:
             raise BundleError(f"{self.bundle.tokenizer_file}: {e}") from None
         self._backend = AutoBackend(self.bundle.model_file, backend=backend, device=device, threads=threads,
@@ -322,12 +324,16 @@ class Analyzer:
                 name: str | None, truncated: bool) -> AdReport:
         t0 = time.perf_counter()
         fields = decode(outputs, row, text, tb.offsets[row], tb.special[row], self._post, self.bundle.ctr_thresholds)
+        readable = None
+        if self._readable is not None:
+            r = float(readability.readability(self._readable, tb.input_ids[row:row + 1], tb.attention_mask[row:row + 1])[0])
+            readable = None if np.isnan(r) else round(r, 4)
         post_ms = (time.perf_counter() - t0) * 1e3
         return AdReport(**fields, text=text, text_source=source, ocr_lines=lines,
                         timings=Timings(postprocess_ms=post_ms, **timings), backend=self._backend.name,
                         provider=self._backend.provider, model=str(self.bundle.path),
                         precision=self.bundle.precision, source=name, text_truncated=truncated,
-                        fallback=self._backend.fallback)
+                        fallback=self._backend.fallback, text_readable=readable)
 
     def run(self, image: ImageSource, text: str | bytes | None = None,
             labels: dict[str, list[str]] | None = None) -> AdReport:

@@ -120,11 +120,21 @@ def _scored(p: Prediction, shown: object = None) -> str:
     return f"{shown if shown is not None else p} ({p.confidence:.2f}{', unsure' if p.unsure else ''})"
 
 
-def _text_read(text: str, source: str, limit: int = 160) -> str:
+# Under this share of English words the report says the model could not read the text. (The default
+# model also scales the theme's text evidence down below 0.57: distill/evaluate/readability_gate.py.)
+READABLE_FLOOR = 0.5
+
+
+def _text_read(text: str, source: str, readable: float | None = None, limit: int = 160) -> str:
     one_line = " ".join(text.split())
     if not one_line:
         return f"None ({source})"
-    return f"{one_line[:limit]}{'...' if len(one_line) > limit else ''} ({source})"
+    note = ""
+    if readable is not None:
+        note = f", {100 * readable:.0f}% English words"
+        if readable < READABLE_FLOOR:
+            note += ": mostly unreadable to the model, which reads English; the text heads are unsure"
+    return f"{one_line[:limit]}{'...' if len(one_line) > limit else ''} ({source}{note})"
 
 
 @dataclass(frozen=True)
@@ -152,6 +162,10 @@ class AdReport:
             tokenizing (``text`` is what the model read).
         fallback: Set when the model runs on another device / provider than the one asked for
             (what was asked, what runs, and why); None otherwise.
+        text_readable: Share of the text's words that the model reads as English words
+            (adfusion_edge/readability.py), in [0, 1]; None when the text has no letters or the
+            bundle's tokenizer is not the bert-base-uncased one. Under 0.5 the text heads (theme,
+            sentiment, CTA, ...) read mostly word fragments: treat them as unsure.
     """
 
     theme: Prediction
@@ -179,6 +193,7 @@ class AdReport:
     open_labels: dict[str, OpenVocabResult] = field(default_factory=dict)
     text_truncated: bool = False
     fallback: str | None = None
+    text_readable: float | None = None
     ok: bool = field(default=True, init=False)
 
     def __str__(self) -> str:
@@ -191,7 +206,7 @@ class AdReport:
             ("Trust/Safety", _scored(self.trust_safety)), ("Target Audience", _scored(self.audience)),
             ("Predicted CTR", f"{_scored(self.ctr.bucket)}, estimate {100 * self.ctr.estimate:.1f}%"),
             ("Likelihood of Shares", _scored(self.shares)),
-            ("Text read", _text_read(self.text, self.text_source)),
+            ("Text read", _text_read(self.text, self.text_source, self.text_readable)),
         ]
         for head, res in self.open_labels.items():
             top = res.scores[0]
@@ -232,6 +247,7 @@ class AdReport:
             timings=Timings(**t), backend=d["backend"], provider=d["provider"], model=d["model"],
             precision=d["precision"], source=d["source"], open_labels=_open_labels(d.get("open_labels") or {}),
             text_truncated=bool(d.get("text_truncated", False)), fallback=d.get("fallback"),
+            text_readable=None if d.get("text_readable") is None else float(d["text_readable"]),
         )
 
     @classmethod

@@ -118,6 +118,10 @@ class AdTokenizer:
         self.pad_id = pad_id
         self.vocab_size = tok.get_vocab_size()
 
+    def vocab(self) -> dict[str, int]:
+        """Token -> id."""
+        return self._tok.get_vocab()
+
     def encode(self, texts: Sequence[object]) -> TokenBatch:
         """Tokenize a batch of texts (str, UTF-8 bytes or None), each cut to MAX_TEXT_CHARS first."""
         clean = [cap_text(ensure_text(t))[0] for t in texts]

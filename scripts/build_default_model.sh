@@ -8,6 +8,7 @@
 #      trained on labels (configs/student_real_v3t.yaml)
 #   -> temperature scaling per head on held-out rows (AdSynth val + half of the Pitt test texts)
 #   -> MediaPipe BlazeFace (mediapipe 0.10.14 wheel, Apache-2.0) in the graph: the person object's face signal
+#   -> the theme's text evidence scaled by how readable (English) the text is (distill/models/readable_text.py)
 #   -> INT8 ONNX bundle (per-head parity gate, batch-independent recipe preferred, raced against FP32), shipped
 #      only where it pays; else the FP32 bundle with its weights packed (int8 or float16 on disk, the
 #      smallest that passes the per-head gate; float32 in the session).
@@ -39,8 +40,18 @@ python3 -m adfusion_edge.distill.evaluate.calibrate --checkpoint runs/student_re
 # set from its false positives on AdSynth val ads without people (distill/evaluate/face_threshold.py).
 python3 -m adfusion_edge.distill.evaluate.face_threshold --checkpoint runs/student_real_v3tz_calibrated \
   --corpus runs/synth_v1 --out runs/student_real_v3tf --report runs/student_real_v3tf.json
+# Readable text: the theme's text evidence is scaled down where the text is not English the model can read
+# (other languages, OCR garbage), so the picture decides there; the threshold comes from real English OCR
+# text (distill/evaluate/readability_gate.py). It ships only if theme accuracy holds on Pitt test and AdSynth
+# test (exit 3 otherwise: the v3tf checkpoint ships).
+MODEL=runs/student_real_v3tr
+rc=0
+python3 -m adfusion_edge.distill.evaluate.readability_gate --checkpoint runs/student_real_v3tf --corpus runs/synth_v1 \
+  --train-rows runs/realtext_v1/train.jsonl --test-rows runs/realtext_v1/pitt_test.jsonl --out "$MODEL" \
+  --report runs/student_real_v3tr.json || rc=$?
+if [ "$rc" = 3 ]; then MODEL=runs/student_real_v3tf; elif [ "$rc" != 0 ]; then exit "$rc"; fi
 rm -rf runs/bundle_v3_int8 adfusion_edge/models/default
-adfusion-edge export --model runs/student_real_v3tf --format onnx --int8 --calib runs/synth_v1 \
+adfusion-edge export --model "$MODEL" --format onnx --int8 --calib runs/synth_v1 \
   --calib-limit 256 --ctr-thresholds adsynth --out runs/bundle_v3_int8 || true
 # --ctr-thresholds adsynth: the CTR estimate is trained on AdSynth's ctr_value only (the Facebook rows'
 # is masked), so its buckets are AdSynth's; recorded in bundle.json, the reported bucket is the estimate's.
@@ -49,6 +60,6 @@ adfusion-edge export --model runs/student_real_v3tf --format onnx --int8 --calib
 if python3 scripts/int8_pays.py runs/bundle_v3_int8; then
   cp -r runs/bundle_v3_int8 adfusion_edge/models/default
 else
-  adfusion-edge export --model runs/student_real_v3tf --format onnx --pack-weights --calib runs/synth_v1 \
+  adfusion-edge export --model "$MODEL" --format onnx --pack-weights --calib runs/synth_v1 \
     --calib-limit 256 --no-measure --ctr-thresholds adsynth --out adfusion_edge/models/default
 fi

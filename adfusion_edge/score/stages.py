@@ -25,7 +25,8 @@ ITEM_SCHEMA = pa.schema([("id", pa.string()), ("path", pa.string()), ("image", p
 SINGLE_HEADS = ("theme", "sentiment", "emotion", "cta", "dominant_colour", "attention", "trust_safety",
                 "audience", "shares")
 _fields = [("id", pa.string()), ("source", pa.string()), ("ok", pa.bool_()), ("error", pa.string()),
-           ("message", pa.string()), ("text", pa.string()), ("text_source", pa.string())]
+           ("message", pa.string()), ("text", pa.string()), ("text_source", pa.string()),
+           ("text_readable", pa.float64())]
 for _h in SINGLE_HEADS:
     _fields += [(_h, pa.string()), (f"{_h}_confidence", pa.float64())]
 _fields += [("keywords", pa.string()), ("objects", pa.string()), ("monetary_type", pa.string()),
@@ -127,7 +128,7 @@ class ScoreStage:
         d["text_source"] = r.get("text_source") or d["text_source"]
         d["source"] = r["path"]
         out = {"id": r["id"], "source": r["path"], "ok": True, "error": None, "message": None,
-               "text": rep.text, "text_source": d["text_source"]}
+               "text": rep.text, "text_source": d["text_source"], "text_readable": rep.text_readable}
         for h in SINGLE_HEADS:
             p = getattr(rep, h)
             out[h], out[f"{h}_confidence"] = p.label, p.confidence

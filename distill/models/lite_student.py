@@ -127,6 +127,11 @@ class LiteStudentConfig:
         face_threshold: Face probability at which ``person`` passes 0.5 from the face alone
             (MediaPipe's default is 0.5; distill/evaluate/face_threshold.py derives it from the
             false-positive rate on held-out AdSynth ads without people).
+        theme_readable_at: Readability (readable_text.py: the share of the text's words that are
+            English ad words) at and above which the theme's text evidence counts in full; below
+            it, that evidence is scaled by readability / theme_readable_at, so that on text the
+            model cannot read (other languages, OCR garbage) the ImageNet picture evidence decides.
+            0 = off. distill/evaluate/readability_gate.py sets it from real English OCR text.
     """
 
     vocab_size: int = 30522
@@ -151,6 +156,7 @@ class LiteStudentConfig:
     text_embed: str = "static"
     face_detector: str = ""
     face_threshold: float = 0.5
+    theme_readable_at: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "text_only_heads", tuple(dict.fromkeys(("theme", *self.text_only_heads))))
@@ -188,6 +194,8 @@ class LiteStudentConfig:
             raise ConfigError(f"lite_student config: text_embed must be static or distilled, got {self.text_embed!r}")
         if not 0.0 < self.face_threshold < 1.0:
             raise ConfigError(f"lite_student config: face_threshold must be in (0, 1), got {self.face_threshold}")
+        if not 0.0 <= self.theme_readable_at <= 1.0:
+            raise ConfigError(f"lite_student config: theme_readable_at must be in [0, 1], got {self.theme_readable_at}")
         known = {h.name for h in schema.HEADS}
         for head, t in self.temperatures:
             if head not in known or not (0.05 <= t <= 20.0):
@@ -295,6 +303,15 @@ class LiteStudent(AdModel):
             t = float(c.face_threshold)
             self.face_shift = float(np.log(t / (1 - t)))
             self.person = schema.OBJECTS.index("person")
+        if c.theme_readable_at > 0:
+            from adfusion_edge import readability
+            from adfusion_edge.distill.models.readable_text import bert_vocab
+
+            classes = readability.token_classes(bert_vocab(), readability.load_words())
+            if len(classes) != c.vocab_size:
+                raise ConfigError(f"lite_student: readable-text classes cover {len(classes)} tokens, config "
+                                  f"vocab_size {c.vocab_size}")
+            self.register_buffer("token_classes", torch.from_numpy(classes), persistent=False)
         self._feature_cache: dict[bytes, torch.Tensor] = {}  # training only, see _trunk_features
 
     def pretrained_sources(self) -> dict[str, str]:
@@ -323,6 +340,10 @@ class LiteStudent(AdModel):
             sources["faces"] = (f"{self.config.face_detector}: MediaPipe BlazeFace from the mediapipe 0.10.14 wheel "
                                 f"(Apache-2.0, distill/models/face/README.md), face threshold "
                                 f"{self.config.face_threshold:.4g} -> person")
+        if self.config.theme_readable_at > 0:
+            sources["readable_text"] = ("English ad words (adfusion_edge/assets/english_ad_words.txt, from the real "
+                                        "ad text train rows: Pitt slogans and OCR, Facebook ads); the theme's text "
+                                        f"evidence is scaled below readability {self.config.theme_readable_at:.4g}")
         return sources
 
     def train(self, mode: bool = True) -> LiteStudent:
@@ -367,6 +388,10 @@ class LiteStudent(AdModel):
         for head, layer in self.text_only.items():
             out[head] = layer(dropped)
         theme = c.theme_head_weight * out["theme"] + zero_shot
+        if c.theme_readable_at > 0:  # what the model cannot read must not outvote the picture
+            from adfusion_edge.distill.models.readable_text import text_weight
+
+            theme = theme * text_weight(self.token_classes, input_ids, attention_mask, c.theme_readable_at)
         if not self.training and c.theme_image_prior > 0:
             theme = theme + c.theme_image_prior * prior["theme"].clamp_min(1e-6).log()
         out["theme"] = theme

@@ -247,6 +247,21 @@ class Trainer:
             "rng": ckpt.rng_state(), "world_size": self.rt.world_size, "extra": self.extra_state(),
         }
 
+    def _as_saved(self, section: str, saved: Any) -> Any:
+        """This run's ``section`` of the config as a run saved before some model config fields existed
+        would have written it: a field the saved model config lacks is left out when it holds its
+        default (fields are added with the old behaviour as default), so such runs still resume."""
+        current = self.cfg.to_dict()[section]
+        config = getattr(self.model, "config", None)
+        if section != "model" or not isinstance(saved, dict) or not dataclasses.is_dataclass(config):
+            return current
+        defaults = {f.name: f.default for f in dataclasses.fields(config) if f.default is not dataclasses.MISSING}
+        mine, theirs = dict(current.get("config") or {}), saved.get("config") or {}
+        for key in [k for k in mine if k not in theirs]:
+            if key in defaults and json.loads(json.dumps(defaults[key])) == mine[key]:
+                del mine[key]
+        return {**current, "config": mine}
+
     def _maybe_resume(self) -> None:
         last = self.out / "last"
         try:
@@ -259,7 +274,7 @@ class Trainer:
             raise CheckpointError(f"{last} exists; resume it, or choose a new out_dir")
         saved = json.loads((self.out / "config.json").read_text()) if (self.out / "config.json").is_file() else {}
         for section in ("model", "preprocess"):
-            if saved and saved.get(section) != self.cfg.to_dict()[section]:
+            if saved and saved.get(section) != self._as_saved(section, saved.get(section)):
                 raise CheckpointError(f"{self.out / 'config.json'}: {section} differs from the run being resumed")
         ckpt.read_meta(found)
         ckpt.load_weights(self.model, found)

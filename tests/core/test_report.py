@@ -72,3 +72,17 @@ def test_display_and_error_entry():
     e = AdError(3, "x.png", "InvalidImageError", "x.png: empty file (0 bytes)")
     assert not e.ok and str(e) == "error: InvalidImageError: x.png: empty file (0 bytes)"
     assert e.to_dict()["index"] == 3
+
+
+def test_the_text_read_says_how_much_of_it_the_model_reads_and_round_trips():
+    from dataclasses import replace
+
+    english = replace(case_study(), text_readable=1.0)
+    assert str(english).endswith("Text read: HOT PIZZA 50% OFF Order Now (ocr, 100% English words)")
+    german = replace(case_study(), text="Winterjacke für Damen", text_readable=0.22)
+    assert "(ocr, 22% English words: mostly unreadable to the model, which reads English; the text heads are unsure)" \
+        in str(german)
+    assert AdReport.from_json(german.to_json()) == german
+    old = json.loads(case_study().to_json())
+    del old["text_readable"]  # a report written before the field existed still loads
+    assert AdReport.from_dict(old).text_readable is None

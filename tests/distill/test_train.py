@@ -109,6 +109,21 @@ def test_resume_refuses_changed_model_and_respects_flags(corpus, tmp_path):
         train(wider, progress=False)
 
 
+def test_a_run_saved_before_a_model_config_field_existed_still_resumes(corpus, tmp_path):
+    cfg = tiny_config(corpus, tmp_path / "r", model="resnet18_image", max_steps=2, eval_every=0)
+    train(cfg, progress=False)
+    saved_path = tmp_path / "r" / "config.json"
+    saved = json.loads(saved_path.read_text())
+    fields = saved["model"]["config"]
+    assert fields["dropout"] == 0.1  # the field's default
+    old = {k: v for k, v in fields.items() if k != "dropout"}  # as if the field came later
+    saved_path.write_text(json.dumps({**saved, "model": {**saved["model"], "config": old}}))
+    train(apply_overrides(cfg, ["max_steps=3"]), progress=False)  # the field holds its default: resumes
+    saved_path.write_text(json.dumps({**saved, "model": {**saved["model"], "config": old}}))
+    with pytest.raises(CheckpointError, match="model differs"):  # a new field away from its default
+        train(apply_overrides(cfg, ["max_steps=4", "model.config.dropout=0.2"]), progress=False)
+
+
 class WithExtraModule(Trainer):
     """A distillation-style extension: an extra trainable module in the loss, saved for resume."""
 
