@@ -35,6 +35,7 @@ from adfusion_edge.distill.data.text_rows import TextRowDataset
 from adfusion_edge.distill.evaluate.evaluator import collect
 from adfusion_edge.distill.evaluate.json_report import emit
 from adfusion_edge.distill.evaluate.metrics import log_softmax, nll
+from adfusion_edge.distill.models.lite_student import TEMPERATURE_RANGE
 from adfusion_edge.errors import ConfigError
 
 SCALED_KINDS = ("single", "ordinal")
@@ -98,8 +99,11 @@ def calibrate(model: torch.nn.Module, collected: Mapping[str, Any]) -> dict[str,
         z = np.concatenate([p[0] for p in parts])
         y = np.concatenate([p[1] for p in parts])
         if len(y):
-            # Logits already carry the model's current T; the new one multiplies it.
-            temps[h.name] = round(fit_temperature(z, y) * old.get(h.name, 1.0), 4)
+            # Logits already carry the model's current T; the new one multiplies it. A head refitted
+            # at its grid's edge (a second calibration of a head that wants T < 0.1) can leave the
+            # range a model config takes: clamped, so the chain goes on (the ECE shows the cost).
+            lo, hi = TEMPERATURE_RANGE
+            temps[h.name] = round(min(max(fit_temperature(z, y) * old.get(h.name, 1.0), lo), hi), 4)
     ece: dict[str, dict[str, Any]] = {}
     for name, c in collected.items():
         ece[name] = {}

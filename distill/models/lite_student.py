@@ -80,6 +80,9 @@ from adfusion_edge.errors import ConfigError
 from adfusion_edge.preprocess import PreprocessConfig
 from adfusion_edge.static_text import DEFAULT_STATIC, load_table
 
+# Temperatures a config accepts (calibration clamps its fits into this range).
+TEMPERATURE_RANGE = (0.05, 20.0)
+
 # Preprocessing the trunk was trained with: (x - 127.5) / 127.5, i.e. mean = std = 0.5 of x / 255.
 LITE_PREPROCESS = PreprocessConfig(image_size=128, max_tokens=64, mean=LITE_MEAN, std=LITE_STD)
 
@@ -198,7 +201,7 @@ class LiteStudentConfig:
             raise ConfigError(f"lite_student config: theme_readable_at must be in [0, 1], got {self.theme_readable_at}")
         known = {h.name for h in schema.HEADS}
         for head, t in self.temperatures:
-            if head not in known or not (0.05 <= t <= 20.0):
+            if head not in known or not (TEMPERATURE_RANGE[0] <= t <= TEMPERATURE_RANGE[1]):
                 raise ConfigError(f"lite_student config: temperature {head}={t} (head must be a schema head, "
                                   f"T in [0.05, 20])")
 

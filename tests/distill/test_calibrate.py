@@ -94,3 +94,22 @@ def test_a_trained_token_table_ships_as_int8_rows(tmp_path):
     assert torch.equal(a["theme"].argmax(-1), b["theme"].argmax(-1))
     with pytest.raises(ConfigError, match="token_table"):
         create_model("lite_student", pre, vision_weights="", max_positions=16, token_table="float")
+
+
+def test_a_refit_at_the_grid_edge_is_clamped_to_what_a_config_takes():
+    from types import SimpleNamespace
+
+    from adfusion_edge import schema
+    from adfusion_edge.distill.evaluate.calibrate import calibrate
+    from adfusion_edge.distill.models.lite_student import TEMPERATURE_RANGE
+
+    outputs, targets = {}, {}
+    for h in schema.HEADS:
+        if h.kind in ("single", "ordinal"):  # logits that want T far below the grid's 0.1
+            outputs[h.name], targets[f"y/{h.name}"] = _sampled(0.01, n=400, k=h.num_labels)
+            targets[f"m/{h.name}"] = np.ones(400)
+    c = SimpleNamespace(outputs=outputs, targets=targets)
+    model = SimpleNamespace(temperature={"trust_safety": 0.09})  # already scaled once, as the second calibration sees it
+    temps = calibrate(model, {"adsynth_val": c, "realtext_fit": c})["temperatures"]
+    assert temps["trust_safety"] == TEMPERATURE_RANGE[0]  # 0.1 x 0.09 would be refused by the config
+    assert all(TEMPERATURE_RANGE[0] <= t <= TEMPERATURE_RANGE[1] for t in temps.values())
