@@ -9,7 +9,14 @@ import pytest
 
 from adfusion_edge.distill.data.adsynth.offers import CTA_TEXTS, FORMAT_PATTERNS
 from adfusion_edge.distill.data.manifest import read_manifest
-from adfusion_edge.distill.data.mention_rows import CTA_TYPES, OFFER_TYPES, base_texts, cta_row, offer_row, write_rows
+from adfusion_edge.distill.data.mention_rows import (
+    CTA_TYPES,
+    OFFER_TYPES,
+    base_texts,
+    cta_row,
+    offer_row,
+    write_rows,
+)
 from adfusion_edge.distill.evaluate.mention_check import decide
 from adfusion_edge.errors import ConfigError
 
