@@ -37,6 +37,7 @@ from tqdm import tqdm
 
 from adfusion_edge import schema
 from adfusion_edge.distill.data.adsynth import offers
+from adfusion_edge.distill.data.manifest import read_manifest
 from adfusion_edge.errors import ConfigError
 
 OFFER_TYPES = tuple(label for label in schema.head("monetary").labels if label != "none")
@@ -47,22 +48,15 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 def base_texts(path: Path) -> list[tuple[str, str, str | None]]:
-    """(id, text, theme) of the rows of ``path`` labelled ``monetary = none`` and ``cta = none``.
+    """(id, text, theme) of the rows of the text manifest ``path`` labelled ``monetary = none`` and
+    ``cta = none``.
 
     Raises:
-        ConfigError: A line that is not a JSON object (file and line named), or no such rows.
+        ManifestError: A malformed line (file and line named, by read_manifest).
+        ConfigError: No such rows.
     """
-    out = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            try:
-                row = json.loads(line)
-                labels = row.get("labels") or {}
-            except (json.JSONDecodeError, AttributeError) as exc:
-                raise ConfigError(f"{path}:{n}: not a JSON object ({exc})") from exc
-            text = row.get("text")
-            if labels.get("monetary") == "none" and labels.get("cta") == "none" and isinstance(text, str) and text.strip():
-                out.append((str(row.get("id", n)), text, labels.get("theme")))
+    out = [(r.id, r.text, r.labels.get("theme")) for r in read_manifest(path, text_only=True)
+           if r.labels.get("monetary") == "none" and r.labels.get("cta") == "none" and r.text.strip()]
     if not out:
         raise ConfigError(f"{path}: no rows labelled monetary = none and cta = none to insert mentions into")
     return out

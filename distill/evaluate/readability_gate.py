@@ -24,7 +24,6 @@ test. Every other output is unchanged by construction (tested).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from torch.utils.data import DataLoader
 
 from adfusion_edge import readability
 from adfusion_edge.distill.data.dataset import AdCollate
+from adfusion_edge.distill.data.manifest import read_manifest
 from adfusion_edge.distill.data.text_rows import TextRowDataset
 from adfusion_edge.distill.evaluate.evaluator import EvalCollate, collect
 from adfusion_edge.distill.evaluate.json_report import emit
@@ -49,20 +49,13 @@ BINS = (0.0, 0.25, 0.5, 0.75, 1.01)
 
 
 def rows_of_source(path: Path, source: str) -> list[str]:
-    """Texts of the rows of ``path`` whose ``meta.source`` is ``source``.
+    """Texts of the rows of the text manifest ``path`` whose ``meta.source`` is ``source``.
 
     Raises:
-        ConfigError: A line that is not JSON (file and line named), or no such rows.
+        ManifestError: A malformed line (file and line named, by read_manifest).
+        ConfigError: No such rows.
     """
-    texts = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"{path}:{n}: not JSON ({exc.msg})") from exc
-            if (row.get("meta") or {}).get("source") == source and row.get("text"):
-                texts.append(row["text"])
+    texts = [r.text for r in read_manifest(path, text_only=True) if r.meta.get("source") == source and r.text]
     if not texts:
         raise ConfigError(f"{path}: no rows with meta.source {source!r}")
     return texts

@@ -15,13 +15,10 @@ realtext train rows (``adfusion-edge data realtext``).
 from __future__ import annotations
 
 import argparse
-import json
-from collections.abc import Iterable
 from pathlib import Path
 
 import torch
 
-from adfusion_edge.errors import ConfigError
 from adfusion_edge.readability import ENGLISH, MIN_COUNT, OTHER, WORDS_FILE, english_words
 
 
@@ -57,21 +54,11 @@ def text_weight(classes: torch.Tensor, input_ids: torch.Tensor, attention_mask: 
     return torch.where(has, w, torch.ones_like(w))[:, None]
 
 
-def _texts(rows: Path) -> Iterable[str]:
-    with rows.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            try:
-                text = json.loads(line).get("text")
-            except (json.JSONDecodeError, AttributeError) as exc:
-                raise ConfigError(f"{rows}:{n}: not a JSON object ({exc})") from exc
-            if isinstance(text, str) and text:
-                yield text
-
-
 def main(argv: list[str] | None = None) -> int:
     """Write the English ad word list from real text rows (the realtext train rows)."""
     from tokenizers import Tokenizer
 
+    from adfusion_edge.distill.data.manifest import read_manifest
     from adfusion_edge.tokenizer import resolve_tokenizer
 
     p = argparse.ArgumentParser(prog="python -m adfusion_edge.distill.models.readable_text", description=main.__doc__)
@@ -81,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--min-count", type=int, default=MIN_COUNT)
     a = p.parse_args(argv)
     tok = Tokenizer.from_file(resolve_tokenizer("bert-base-uncased"))
-    words = english_words(_texts(a.rows), tok, a.min_count)
+    words = english_words((r.text for r in read_manifest(a.rows, text_only=True) if r.text), tok, a.min_count)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text("\n".join(words) + "\n", encoding="utf-8")
     print(f"{len(words)} English ad words -> {a.out}")

@@ -18,7 +18,7 @@ from adfusion_edge.distill.data.mention_rows import (
     write_rows,
 )
 from adfusion_edge.distill.evaluate.mention_check import decide
-from adfusion_edge.errors import ConfigError
+from adfusion_edge.errors import ConfigError, ManifestError
 
 
 def _rows(tmp_path, extra: str = ""):
@@ -36,7 +36,7 @@ def _rows(tmp_path, extra: str = ""):
 
 def test_bases_are_the_rows_without_an_offer_and_a_bad_line_is_named(tmp_path):
     assert [b[0] for b in base_texts(_rows(tmp_path))] == ["a", "c"]
-    with pytest.raises(ConfigError, match=r"train.jsonl:5"):
+    with pytest.raises(ManifestError, match=r"train.jsonl:5"):
         base_texts(_rows(tmp_path, "{oops\n"))
     empty = tmp_path / "none.jsonl"
     empty.write_text(json.dumps({"text": "x", "labels": {"monetary": "price"}}) + "\n")

@@ -15,7 +15,7 @@ from adfusion_edge.distill.evaluate.readability_gate import readable_at, rows_of
 from adfusion_edge.distill.models import readable_text
 from adfusion_edge.distill.models.lite_student import LITE_PREPROCESS
 from adfusion_edge.distill.models.registry import create_model
-from adfusion_edge.errors import ConfigError
+from adfusion_edge.errors import ConfigError, ManifestError
 from adfusion_edge.preprocess import PreprocessConfig
 from adfusion_edge.tokenizer import resolve_tokenizer
 
@@ -126,7 +126,7 @@ def test_the_rule_reads_the_ocr_rows_and_names_a_bad_line(tmp_path):
         {"text": "Winterjacke für Damen", "meta": {"source": "pitt_ocr"}},
         {"text": "not OCR", "meta": {"source": "pitt_slogans"}},
     ]) + "\n{broken\n")
-    with pytest.raises(ConfigError, match=r"train.jsonl:4"):
+    with pytest.raises(ManifestError, match=r"train.jsonl:4"):
         rows_of_source(rows, "pitt_ocr")
     rows.write_text(rows.read_text().replace("{broken\n", ""))
     texts = rows_of_source(rows, "pitt_ocr")
