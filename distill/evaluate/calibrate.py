@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader, Subset
 from adfusion_edge import schema
 from adfusion_edge.distill.data.dataset import AdCollate, AdDataset
 from adfusion_edge.distill.data.text_rows import TextRowDataset
-from adfusion_edge.distill.evaluate.evaluator import collect
+from adfusion_edge.distill.evaluate.evaluator import collect, labelled
 from adfusion_edge.distill.evaluate.json_report import emit
 from adfusion_edge.distill.evaluate.metrics import log_softmax, nll
 from adfusion_edge.distill.models.lite_student import TEMPERATURE_RANGE
@@ -66,11 +66,6 @@ def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 15)
     return float(ece)
 
 
-def _labelled(c: Any, head: str) -> tuple[np.ndarray, np.ndarray]:
-    m = c.targets[f"m/{head}"].astype(bool)
-    return c.outputs[head][m].astype(np.float64), c.targets[f"y/{head}"][m].astype(np.int64)
-
-
 def _collect_sets(model: torch.nn.Module, corpus: str, rows: str, tokenizer: str, batch_size: int) -> dict[str, Any]:
     collate = AdCollate(tokenizer, model.preprocess)
     text = TextRowDataset.from_text_manifests(rows, cfg=model.preprocess)
@@ -95,7 +90,7 @@ def calibrate(model: torch.nn.Module, collected: Mapping[str, Any]) -> dict[str,
     for h in schema.HEADS:
         if h.kind not in SCALED_KINDS:
             continue
-        parts = [_labelled(collected[k], h.name) for k in ("adsynth_val", "realtext_fit")]
+        parts = [labelled(collected[k], h.name) for k in ("adsynth_val", "realtext_fit")]
         z = np.concatenate([p[0] for p in parts])
         y = np.concatenate([p[1] for p in parts])
         if len(y):
@@ -108,7 +103,7 @@ def calibrate(model: torch.nn.Module, collected: Mapping[str, Any]) -> dict[str,
     for name, c in collected.items():
         ece[name] = {}
         for head, t in temps.items():
-            z, y = _labelled(c, head)
+            z, y = labelled(c, head)
             if len(y) < 20:
                 continue
             scale = t / old.get(head, 1.0)

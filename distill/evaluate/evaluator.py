@@ -219,6 +219,24 @@ def split_loader(corpus: str | os.PathLike, split: str, tokenizer: str | os.Path
                       collate_fn=EvalCollate(AdCollate(str(tokenizer), pre)))
 
 
+def text_rows_loader(rows: str | os.PathLike, tokenizer: str | os.PathLike, pre: PreprocessConfig,
+                     batch_size: int = 64) -> Any:
+    """The evaluation loader for a text-only manifest (real text rows, blank picture; EvalCollate adds texts)."""
+    from torch.utils.data import DataLoader
+
+    from adfusion_edge.distill.data.dataset import AdCollate
+    from adfusion_edge.distill.data.text_rows import TextRowDataset
+
+    ds = TextRowDataset.from_text_manifests(rows, cfg=pre)
+    return DataLoader(ds, batch_size=batch_size, shuffle=False, collate_fn=EvalCollate(AdCollate(str(tokenizer), pre)))
+
+
+def labelled(c: Collected, head: str) -> tuple[np.ndarray, np.ndarray]:
+    """(logits float64, labels int64) of the samples that label ``head``."""
+    m = c.targets[f"m/{head}"].astype(bool)
+    return c.outputs[head][m].astype(np.float64), c.targets[f"y/{head}"][m].astype(np.int64)
+
+
 def evaluate_checkpoint(checkpoint: str | os.PathLike, corpus: str | os.PathLike, split: str,
                         out_dir: str | os.PathLike | None = None, batch_size: int = 64,
                         device: str = "auto", text_source: str = "gt", max_samples: int | None = None,

@@ -29,12 +29,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 
 from adfusion_edge import schema
-from adfusion_edge.distill.data.dataset import AdCollate
-from adfusion_edge.distill.data.text_rows import TextRowDataset
-from adfusion_edge.distill.evaluate.evaluator import collect
+from adfusion_edge.distill.evaluate.evaluator import collect, labelled, text_rows_loader
 from adfusion_edge.distill.evaluate.json_report import emit
 from adfusion_edge.distill.evaluate.object_thresholds import _loader
 
@@ -42,9 +39,9 @@ TOLERANCE = 0.005
 HEADS = ("monetary", "cta")
 
 
-def _accuracy(c: Any, head: str) -> tuple[np.ndarray, np.ndarray]:
-    m = c.targets[f"m/{head}"].astype(bool)
-    return c.outputs[head][m].argmax(1), c.targets[f"y/{head}"][m]
+def _predicted(c: Any, head: str) -> tuple[np.ndarray, np.ndarray]:
+    z, y = labelled(c, head)
+    return z.argmax(1), y
 
 
 def adsynth_mentions(model: torch.nn.Module, corpus: str, tokenizer: str) -> dict[str, Any]:
@@ -52,7 +49,7 @@ def adsynth_mentions(model: torch.nn.Module, corpus: str, tokenizer: str) -> dic
     c = collect(model, _loader(model, corpus, "test", tokenizer))
     out = {}
     for head in HEADS:
-        pred, y = _accuracy(c, head)
+        pred, y = _predicted(c, head)
         labels, none = schema.head(head).labels, schema.head(head).labels.index("none")
         has = y != none
         out[head] = {"ads": int(len(y)), "accuracy": round(float((pred == y).mean()), 4), "with_one": int(has.sum()),
@@ -65,15 +62,14 @@ def adsynth_mentions(model: torch.nn.Module, corpus: str, tokenizer: str) -> dic
 
 def pitt_rows(model: torch.nn.Module, rows: Path, tokenizer: str) -> dict[str, Any]:
     """Share of the labelled Pitt test rows answered ``none`` per head, and theme accuracy."""
-    ds = TextRowDataset.from_text_manifests(rows, cfg=model.preprocess)
-    c = collect(model, DataLoader(ds, batch_size=64, shuffle=False, collate_fn=AdCollate(tokenizer, model.preprocess)))
+    c = collect(model, text_rows_loader(rows, tokenizer, model.preprocess))
     out: dict[str, Any] = {}
     for head in HEADS:
-        pred, y = _accuracy(c, head)
+        pred, y = _predicted(c, head)
         none = schema.head(head).labels.index("none")
         out[head] = {"rows": int(len(y)), "labelled_none_share": round(float((y == none).mean()), 4),
                      "answered_none": round(float((pred == none).mean()), 4)}
-    theme_pred, theme_y = _accuracy(c, "theme")
+    theme_pred, theme_y = _predicted(c, "theme")
     out["theme"] = {"rows": int(len(theme_y)), "accuracy": round(float((theme_pred == theme_y).mean()), 4)}
     return out
 

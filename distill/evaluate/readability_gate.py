@@ -29,13 +29,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 
 from adfusion_edge import readability
-from adfusion_edge.distill.data.dataset import AdCollate
 from adfusion_edge.distill.data.manifest import read_manifest
-from adfusion_edge.distill.data.text_rows import TextRowDataset
-from adfusion_edge.distill.evaluate.evaluator import EvalCollate, collect
+from adfusion_edge.distill.evaluate.evaluator import collect, labelled, text_rows_loader
 from adfusion_edge.distill.evaluate.json_report import emit
 from adfusion_edge.distill.evaluate.object_thresholds import _loader
 from adfusion_edge.distill.models import readable_text
@@ -65,8 +62,7 @@ def text_readability(texts: list[str], tokenizer: str, max_tokens: int) -> np.nd
     """Readability of each text as the model sees it (its tokenizer, cut at ``max_tokens``); NaN where
     the text has no alphabetic token (the gate leaves those alone)."""
     batch = AdTokenizer(tokenizer, max_tokens).encode(texts)
-    classes = readability.token_classes(readable_text.bert_vocab(), readability.load_words())
-    return readability.readability(classes, batch.input_ids, batch.attention_mask)
+    return readability.readability(readable_text.bert_token_classes(), batch.input_ids, batch.attention_mask)
 
 
 def readable_at(values: np.ndarray, quantile: float = QUANTILE) -> float:
@@ -79,19 +75,15 @@ def readable_at(values: np.ndarray, quantile: float = QUANTILE) -> float:
 
 def theme_rows(model: torch.nn.Module, rows: Path, tokenizer: str) -> dict[str, np.ndarray]:
     """Theme predictions of the labelled text rows: {"right": bool, "texts"}."""
-    ds = TextRowDataset.from_text_manifests(rows, cfg=model.preprocess)
-    loader = DataLoader(ds, batch_size=64, shuffle=False,
-                        collate_fn=EvalCollate(AdCollate(tokenizer, model.preprocess)))
-    c = collect(model, loader)
+    c = collect(model, text_rows_loader(rows, tokenizer, model.preprocess))
+    z, y = labelled(c, "theme")
     m = c.targets["m/theme"].astype(bool)
-    right = c.outputs["theme"].argmax(1) == c.targets["y/theme"]
-    return {"right": right[m], "texts": [t for t, keep in zip(c.texts, m, strict=True) if keep]}
+    return {"right": z.argmax(1) == y, "texts": [t for t, keep in zip(c.texts, m, strict=True) if keep]}
 
 
 def adsynth_theme(model: torch.nn.Module, corpus: str, tokenizer: str) -> float:
-    c = collect(model, _loader(model, corpus, "test", tokenizer))
-    m = c.targets["m/theme"].astype(bool)
-    return float((c.outputs["theme"].argmax(1) == c.targets["y/theme"])[m].mean())
+    z, y = labelled(collect(model, _loader(model, corpus, "test", tokenizer)), "theme")
+    return float((z.argmax(1) == y).mean())
 
 
 def by_bin(right_before: np.ndarray, right_after: np.ndarray, r: np.ndarray) -> list[dict[str, Any]]:

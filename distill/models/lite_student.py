@@ -203,7 +203,7 @@ class LiteStudentConfig:
         for head, t in self.temperatures:
             if head not in known or not (TEMPERATURE_RANGE[0] <= t <= TEMPERATURE_RANGE[1]):
                 raise ConfigError(f"lite_student config: temperature {head}={t} (head must be a schema head, "
-                                  f"T in [0.05, 20])")
+                                  f"T in [{TEMPERATURE_RANGE[0]:g}, {TEMPERATURE_RANGE[1]:g}])")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict; ``LiteStudentConfig(**d)`` rebuilds it."""
@@ -307,10 +307,9 @@ class LiteStudent(AdModel):
             self.face_shift = float(np.log(t / (1 - t)))
             self.person = schema.OBJECTS.index("person")
         if c.theme_readable_at > 0:
-            from adfusion_edge import readability
-            from adfusion_edge.distill.models.readable_text import bert_vocab
+            from adfusion_edge.distill.models.readable_text import bert_token_classes
 
-            classes = readability.token_classes(bert_vocab(), readability.load_words())
+            classes = bert_token_classes()
             if len(classes) != c.vocab_size:
                 raise ConfigError(f"lite_student: readable-text classes cover {len(classes)} tokens, config "
                                   f"vocab_size {c.vocab_size}")

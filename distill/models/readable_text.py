@@ -17,9 +17,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from adfusion_edge.readability import ENGLISH, MIN_COUNT, OTHER, WORDS_FILE, english_words
+from adfusion_edge.readability import (
+    ENGLISH,
+    MIN_COUNT,
+    OTHER,
+    WORDS_FILE,
+    english_words,
+    load_words,
+    token_classes,
+)
 
 
 def bert_vocab() -> dict[str, int]:
@@ -29,6 +38,11 @@ def bert_vocab() -> dict[str, int]:
     from adfusion_edge.tokenizer import resolve_tokenizer
 
     return Tokenizer.from_file(resolve_tokenizer("bert-base-uncased")).get_vocab()
+
+
+def bert_token_classes() -> np.ndarray:
+    """``adfusion_edge.readability.token_classes`` of the project tokenizer with the packaged word list."""
+    return token_classes(bert_vocab(), load_words())
 
 
 def readability(classes: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor
