@@ -17,7 +17,7 @@ from adfusion_edge.distill.models.lite_student import LITE_PREPROCESS
 from adfusion_edge.distill.models.registry import create_model
 from adfusion_edge.errors import ConfigError, ManifestError
 from adfusion_edge.preprocess import PreprocessConfig
-from adfusion_edge.tokenizer import resolve_tokenizer
+from adfusion_edge.tokenizer import AdTokenizer, resolve_tokenizer
 
 SMALL = PreprocessConfig(image_size=64, max_tokens=16, mean=LITE_PREPROCESS.mean, std=LITE_PREPROCESS.std)
 BERT = resolve_tokenizer("bert-base-uncased")
@@ -29,11 +29,9 @@ def classes() -> torch.Tensor:
 
 
 def _ids(texts: list[str], tokens: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
-    tok = Tokenizer.from_file(BERT)
-    tok.enable_truncation(tokens)
-    tok.enable_padding(length=tokens)
-    enc = tok.encode_batch(texts)
-    return torch.tensor([e.ids for e in enc]), torch.tensor([e.attention_mask for e in enc])
+    """The model inputs of ``texts``, as the runtime tokenizes them."""
+    batch = AdTokenizer(BERT, tokens).encode(texts)
+    return torch.from_numpy(batch.input_ids), torch.from_numpy(batch.attention_mask)
 
 
 def test_word_list_counts_word_starts_seen_often_enough():
