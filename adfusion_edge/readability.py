@@ -60,7 +60,7 @@ def load_words(path: Path = WORDS_FILE) -> list[str]:
     """
     if not path.is_file():
         raise ConfigError(f"readable-text word list {path} is missing; rebuild it with "
-                          f"`python -m adfusion_edge.distill.models.readable_text`")
+                          f"`python -m adfusion_edge.distill.data.english_words`")
     words = [w for w in path.read_text(encoding="utf-8").splitlines() if w]
     if not words:
         raise ConfigError(f"readable-text word list {path} is empty")

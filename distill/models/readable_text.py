@@ -8,24 +8,18 @@ reading, and outvotes the ImageNet picture evidence in the theme's product of ex
 (``LiteStudentConfig.theme_readable_at``), so the picture decides there. The token classes are a
 buffer of the graph: the exported model computes readability from its own ``input_ids``.
 
-``python -m adfusion_edge.distill.models.readable_text`` rebuilds the English ad word list from the
+``python -m adfusion_edge.distill.data.english_words`` rebuilds the English ad word list from the
 realtext train rows (``adfusion-edge data realtext``).
 """
 
 from __future__ import annotations
-
-import argparse
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from adfusion_edge.readability import (
     ENGLISH,
-    MIN_COUNT,
     OTHER,
-    WORDS_FILE,
-    english_words,
     load_words,
     token_classes,
 )
@@ -66,28 +60,3 @@ def text_weight(classes: torch.Tensor, input_ids: torch.Tensor, attention_mask: 
     r, has = readability(classes, input_ids, attention_mask)
     w = (r / readable_at).clamp(max=1.0)
     return torch.where(has, w, torch.ones_like(w))[:, None]
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Write the English ad word list from real text rows (the realtext train rows)."""
-    from tokenizers import Tokenizer
-
-    from adfusion_edge.distill.data.manifest import read_manifest
-    from adfusion_edge.tokenizer import resolve_tokenizer
-
-    p = argparse.ArgumentParser(prog="python -m adfusion_edge.distill.models.readable_text", description=main.__doc__)
-    p.add_argument("--rows", type=Path, default=Path("runs/realtext_v1/train.jsonl"),
-                   help="real ad text rows, one JSON object with a 'text' per line (adfusion-edge data realtext)")
-    p.add_argument("--out", type=Path, default=WORDS_FILE)
-    p.add_argument("--min-count", type=int, default=MIN_COUNT)
-    a = p.parse_args(argv)
-    tok = Tokenizer.from_file(resolve_tokenizer("bert-base-uncased"))
-    words = english_words((r.text for r in read_manifest(a.rows, text_only=True) if r.text), tok, a.min_count)
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text("\n".join(words) + "\n", encoding="utf-8")
-    print(f"{len(words)} English ad words -> {a.out}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
