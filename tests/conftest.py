@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -31,10 +32,12 @@ AD_TEXTS = [
 
 @pytest.fixture(scope="session")
 def tokenizer_file(tmp_path_factory) -> str:
-    from adfusion_edge.distill.data.tokenizer_train import train_wordpiece
+    """A copy of the committed tiny WordPiece tokenizer (fixtures/tokenizer/README.md: trained once
+    from AD_TEXTS, because the trainer is not deterministic between processes)."""
+    import shutil
 
     path = tmp_path_factory.mktemp("tok") / "tokenizer.json"
-    train_wordpiece(AD_TEXTS, path, vocab_size=300, min_frequency=1)
+    shutil.copyfile(Path(__file__).parent / "fixtures" / "tokenizer" / "tiny_wordpiece.json", path)
     return str(path)
 
 
