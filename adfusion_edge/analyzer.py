@@ -46,7 +46,7 @@ from adfusion_edge.errors import AdFusionError, BundleError, ConfigError, Invali
 from adfusion_edge.image_io import ImageSource, decode_image, read_image_file
 from adfusion_edge.postprocess import PostprocessConfig, decode
 from adfusion_edge.preprocess import resize_image
-from adfusion_edge.report import AdError, AdReport, Timings
+from adfusion_edge.report import AdError, AdReport, Timings, flag_unreadable
 from adfusion_edge.report_cache import ReportCache, cache_key
 from adfusion_edge.tokenizer import AdTokenizer, cap_text, ensure_text
 
@@ -328,6 +328,7 @@ class Analyzer:
         if self._readable is not None:
             r = float(readability.readability(self._readable, tb.input_ids[row:row + 1], tb.attention_mask[row:row + 1])[0])
             readable = None if np.isnan(r) else round(r, 4)
+        fields = flag_unreadable(fields, readable)
         post_ms = (time.perf_counter() - t0) * 1e3
         return AdReport(**fields, text=text, text_source=source, ocr_lines=lines,
                         timings=Timings(postprocess_ms=post_ms, **timings), backend=self._backend.name,

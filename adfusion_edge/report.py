@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -123,6 +124,20 @@ def _scored(p: Prediction, shown: object = None) -> str:
 # Under this share of English words the report says the model could not read the text. (The default
 # model also scales the theme's text evidence down below 0.57: distill/evaluate/readability_gate.py.)
 READABLE_FLOOR = 0.5
+# The heads that read the words' meaning and nothing else: on text under READABLE_FLOOR their
+# answers are flagged unsure whatever their confidence (the confidence was fitted on text the model
+# reads). Not monetary: prices and percentages are digits and symbols in any language. Not theme:
+# the default model's theme leans on the picture there.
+WORD_READING_HEADS = ("sentiment", "emotion", "cta")
+_UNSURE_HEADS = "sentiment, emotion and CTA"  # WORD_READING_HEADS as the CLI says them (tested)
+
+
+def flag_unreadable(fields: dict[str, Any], readable: float | None) -> dict[str, Any]:
+    """``fields`` (AdReport head fields) with the WORD_READING_HEADS flagged unsure when the text's
+    readability is under READABLE_FLOOR; unchanged otherwise."""
+    if readable is None or readable >= READABLE_FLOOR:
+        return fields
+    return {**fields, **{h: dataclasses.replace(fields[h], unsure=True) for h in WORD_READING_HEADS}}
 
 
 def _text_read(text: str, source: str, readable: float | None = None, limit: int = 160) -> str:
@@ -133,7 +148,7 @@ def _text_read(text: str, source: str, readable: float | None = None, limit: int
     if readable is not None:
         note = f", {100 * readable:.0f}% English words"
         if readable < READABLE_FLOOR:
-            note += ": mostly unreadable to the model, which reads English; the text heads are unsure"
+            note += f": mostly unreadable to the model, which reads English; {_UNSURE_HEADS} are unsure"
     return f"{one_line[:limit]}{'...' if len(one_line) > limit else ''} ({source}{note})"
 
 
@@ -164,8 +179,8 @@ class AdReport:
             (what was asked, what runs, and why); None otherwise.
         text_readable: Share of the text's words that the model reads as English words
             (adfusion_edge/readability.py), in [0, 1]; None when the text has no letters or the
-            bundle's tokenizer is not the bert-base-uncased one. Under 0.5 the text heads (theme,
-            sentiment, CTA, ...) read mostly word fragments: treat them as unsure.
+            bundle's tokenizer is not the bert-base-uncased one. Under 0.5 (READABLE_FLOOR) the
+            model read mostly word fragments: sentiment, emotion and CTA are then flagged unsure.
     """
 
     theme: Prediction

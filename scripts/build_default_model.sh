@@ -9,6 +9,7 @@
 #   -> temperature scaling per head on held-out rows (AdSynth val + half of the Pitt test texts)
 #   -> MediaPipe BlazeFace (mediapipe 0.10.14 wheel, Apache-2.0) in the graph: the person object's face signal
 #   -> the theme's text evidence scaled by how readable (English) the text is (distill/models/readable_text.py)
+#   -> where the text is unreadable, the sentiment moves to the real-ad label prior (distill/evaluate/unreadable_prior.py)
 #   -> INT8 ONNX bundle (per-head parity gate, batch-independent recipe preferred, raced against FP32), shipped
 #      only where it pays; else the FP32 bundle with its weights packed (int8 or float16 on disk, the
 #      smallest that passes the per-head gate; float32 in the session).
@@ -50,6 +51,14 @@ python3 -m adfusion_edge.distill.evaluate.readability_gate --checkpoint runs/stu
   --train-rows runs/realtext_v1/train.jsonl --test-rows runs/realtext_v1/pitt_test.jsonl --out "$MODEL" \
   --report runs/student_real_v3tr.json || rc=$?
 if [ "$rc" = 3 ]; then MODEL=runs/student_real_v3tf; elif [ "$rc" != 0 ]; then exit "$rc"; fi
+# Unreadable text, sentiment: sentiment reads only the words; where the model cannot read them it answers
+# the sentiment prior of the real ad text rows instead of what AdSynth copy taught it. It ships only if
+# sentiment holds on Pitt test and AdSynth test (exit 3 otherwise: the model before this step ships).
+rc=0
+python3 -m adfusion_edge.distill.evaluate.unreadable_prior --checkpoint "$MODEL" --corpus runs/synth_v1 \
+  --train-rows runs/realtext_v1/train.jsonl --test-rows runs/realtext_v1/pitt_test.jsonl \
+  --out runs/student_real_v3ts --report runs/student_real_v3ts.json || rc=$?
+if [ "$rc" = 0 ]; then MODEL=runs/student_real_v3ts; elif [ "$rc" != 3 ]; then exit "$rc"; fi
 rm -rf runs/bundle_v3_int8 adfusion_edge/models/default
 adfusion-edge export --model "$MODEL" --format onnx --int8 --calib runs/synth_v1 \
   --calib-limit 256 --ctr-thresholds adsynth --out runs/bundle_v3_int8 || true

@@ -7,6 +7,12 @@ Ray runs locally (``ray.init()`` with no cluster) unless ``address`` names a clu
 a Parquet dataset (a folder of part files, one per written block); a rerun reads the ids already in
 it and scores only the rest, so a killed job loses at most the blocks in flight. Error rows count
 as done: delete the output to score everything again.
+
+Before any other work (reading the input, starting Ray, loading a model), a run checks the part
+files already in the output against OUTPUT_SCHEMA (stages.py: the one schema ScoreStage writes):
+parts from another version (a column missing, extra or of another type) or unreadable parts stop
+the run with a ConfigError naming the folder, the parts and the columns. Appending to them would
+leave a dataset of mixed schemas that readers reject or fill with nulls.
 """
 
 from __future__ import annotations
@@ -14,10 +20,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from adfusion_edge.errors import ConfigError
 from adfusion_edge.score.inputs import load_items
-from adfusion_edge.score.stages import ITEM_SCHEMA, OcrStage, ScoreStage
+from adfusion_edge.score.stages import ITEM_SCHEMA, OUTPUT_SCHEMA, OcrStage, ScoreStage
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @dataclass(frozen=True)
@@ -71,21 +81,110 @@ class ScoreSummary:
         return (self.scored + self.errors) / self.seconds if self.seconds > 0 else 0.0
 
 
-def done_ids(output: str | Path) -> set[str]:
-    """Ids already in an output dataset (scored or with their error recorded)."""
+def _schema_diff(found: pa.Schema) -> str:
+    """How ``found`` differs from OUTPUT_SCHEMA, in words; "" when it has the same columns and types.
+
+    Order, nullability and metadata are not compared: the readers match columns by name, and Ray's
+    writer may mark fields nullable or add metadata of its own.
+    """
+    want = {f.name: f.type for f in OUTPUT_SCHEMA}
+    have = {f.name: f.type for f in found}
+    missing = [f"{n} ({t})" for n, t in want.items() if n not in have]
+    extra = [f"{n} ({t})" for n, t in have.items() if n not in want]
+    retyped = [f"{n} ({have[n]}, this version writes {t})" for n, t in want.items()
+               if n in have and not have[n].equals(t)]
+    parts = [f"{label}: {', '.join(cols)}" for label, cols in
+             (("missing columns", missing), ("extra columns", extra), ("columns of another type", retyped)) if cols]
+    return "; ".join(parts)
+
+
+def _what_to_do(out: Path) -> str:
+    return (f"Nothing was scored and nothing in {out} was changed. Score into a new output folder, "
+            f"or remove {out} (after keeping what you need of it) and rerun to score everything again.")
+
+
+def check_output(output: str | Path) -> list[str]:
+    """Check that the part files already in ``output`` hold the columns this version writes.
+
+    Reads only the part files' footers (no data, no Ray), so a run that cannot resume stops before
+    it costs anything. Nothing in ``output`` is changed.
+
+    Args:
+        output: The output Parquet dataset folder (need not exist yet).
+
+    Returns:
+        The part files found (the ones pyarrow's dataset reader reads: ``_`` / ``.`` files are
+        skipped); empty when the folder does not exist or holds none.
+
+    Raises:
+        ConfigError: ``output`` is a file, a part file cannot be read as Parquet, or a part file's
+            columns differ from OUTPUT_SCHEMA (the message names the folder, the parts, the columns
+            missing / extra / of another type, and what to do).
+    """
+    import pyarrow as pa
     import pyarrow.dataset as pads
+    import pyarrow.parquet as pq
 
     out = Path(output)
-    if not out.exists() or not any(out.glob("*.parquet")):
+    if not out.exists():
+        return []
+    if not out.is_dir():
+        raise ConfigError(f"output {out} is a file; the output is a Parquet dataset folder: choose a new "
+                          "folder name (or remove the file) and rerun")
+    # With the schema given, discovery lists the files without opening any, so a corrupt part
+    # reaches the loop below (and its path the message) instead of a pyarrow traceback.
+    files = sorted(pads.dataset(str(out), format="parquet", schema=OUTPUT_SCHEMA).files)
+    what_to_do = _what_to_do(out)
+    by_diff: dict[str, list[str]] = {}
+    for f in files:
+        try:
+            diff = _schema_diff(pq.read_schema(f))
+        except (pa.ArrowException, OSError) as e:
+            raise ConfigError(f"output {out}: part file {f} is not a readable Parquet file ({e}); a resumed "
+                              f"run cannot tell which ids it holds. {what_to_do}") from e
+        if diff:
+            by_diff.setdefault(diff, []).append(f)
+    if by_diff:
+        n_bad = sum(len(v) for v in by_diff.values())
+        found = "; ".join(f"{v[0]}{f' and {len(v) - 1} more' if len(v) > 1 else ''}: {d}" for d, v in by_diff.items())
+        raise ConfigError(f"output {out} holds part files with other columns than this version of adfusion-edge "
+                          f"writes (written by another version?): {n_bad} of {len(files)} part files differ. "
+                          f"{found}. Resuming would mix two schemas in one dataset. {what_to_do}")
+    return files
+
+
+def done_ids(output: str | Path) -> set[str]:
+    """Ids already in an output dataset (scored or with their error recorded).
+
+    Args:
+        output: The output Parquet dataset folder (need not exist yet).
+
+    Returns:
+        The ids of its rows; empty when it does not exist or holds no part files.
+
+    Raises:
+        ConfigError: Its part files do not match this version's schema or are unreadable
+            (see check_output).
+    """
+    import pyarrow as pa
+    import pyarrow.dataset as pads
+
+    files = check_output(output)
+    if not files:
         return set()
-    return set(pads.dataset(str(out), format="parquet").to_table(columns=["id"]).column("id").to_pylist())
+    try:
+        table = pads.dataset(files, format="parquet", schema=OUTPUT_SCHEMA).to_table(columns=["id"])
+    except (pa.ArrowException, OSError) as e:  # a part whose footer reads but whose data does not
+        raise ConfigError(f"output {output}: cannot read the ids of its part files ({e}). "
+                          f"{_what_to_do(Path(output))}") from e
+    return set(table.column("id").to_pylist())
 
 
 def count_results(output: str | Path, ids: set[str]) -> tuple[int, int]:
     """(ok, error) rows among ``ids`` in the output."""
     import pyarrow.dataset as pads
 
-    t = pads.dataset(str(output), format="parquet").to_table(columns=["id", "ok"]).to_pylist()
+    t = pads.dataset(str(output), format="parquet", schema=OUTPUT_SCHEMA).to_table(columns=["id", "ok"]).to_pylist()
     ok = sum(1 for r in t if r["id"] in ids and r["ok"])
     return ok, sum(1 for r in t if r["id"] in ids and not r["ok"])
 
@@ -100,17 +199,23 @@ def score(job: ScoreJob, address: str | None = None, num_cpus: int | None = None
 
     Returns:
         The summary of this run.
-    """
-    import pyarrow as pa
-    import ray
 
-    items = load_items(job.input)
+    Raises:
+        ConfigError: The output holds part files of another schema or unreadable ones (checked
+            first, before the input is read or Ray starts), or results while ``job.resume`` is False.
+    """
+    # The output first: a run that cannot append to it must stop before reading a large input,
+    # starting Ray or loading a model.
     done = done_ids(job.output)
+    items = load_items(job.input)
     if done and not job.resume:
         raise ConfigError(f"{job.output} already holds {len(done)} results: remove it, or resume")
     todo = [r for r in items if r["id"] not in done]
     if not todo:
         return ScoreSummary(0, 0, len(items) - len(todo), 0.0)
+    import pyarrow as pa
+    import ray
+
     started_here = not ray.is_initialized()
     if started_here:
         ray.init(address=address, num_cpus=num_cpus if address is None else None, include_dashboard=False,

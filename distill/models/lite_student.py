@@ -135,6 +135,13 @@ class LiteStudentConfig:
             it, that evidence is scaled by readability / theme_readable_at, so that on text the
             model cannot read (other languages, OCR garbage) the ImageNet picture evidence decides.
             0 = off. distill/evaluate/readability_gate.py sets it from real English OCR text.
+        unreadable_priors: (text-only head, class probabilities in schema label order) pairs: where
+            the text is unreadable the head falls back to that prior, measured on real ads (its
+            logits become w * logits + (1 - w) * log prior, w = min(1, readability /
+            unreadable_prior_at), after the temperatures: at w = 0 the head answers exactly the
+            prior). A text without letters keeps its own answer. distill/evaluate/unreadable_prior.py
+            sets them from the real ad text rows.
+        unreadable_prior_at: Readability at and above which ``unreadable_priors`` play no part; 0 = off.
     """
 
     vocab_size: int = 30522
@@ -160,6 +167,8 @@ class LiteStudentConfig:
     face_detector: str = ""
     face_threshold: float = 0.5
     theme_readable_at: float = 0.0
+    unreadable_priors: tuple[tuple[str, tuple[float, ...]], ...] = ()
+    unreadable_prior_at: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "text_only_heads", tuple(dict.fromkeys(("theme", *self.text_only_heads))))
@@ -199,11 +208,31 @@ class LiteStudentConfig:
             raise ConfigError(f"lite_student config: face_threshold must be in (0, 1), got {self.face_threshold}")
         if not 0.0 <= self.theme_readable_at <= 1.0:
             raise ConfigError(f"lite_student config: theme_readable_at must be in [0, 1], got {self.theme_readable_at}")
+        self._check_unreadable_priors()
         known = {h.name for h in schema.HEADS}
         for head, t in self.temperatures:
             if head not in known or not (TEMPERATURE_RANGE[0] <= t <= TEMPERATURE_RANGE[1]):
                 raise ConfigError(f"lite_student config: temperature {head}={t} (head must be a schema head, "
                                   f"T in [{TEMPERATURE_RANGE[0]:g}, {TEMPERATURE_RANGE[1]:g}])")
+
+    def _check_unreadable_priors(self) -> None:
+        pairs = self.unreadable_priors.items() if isinstance(self.unreadable_priors, dict) else self.unreadable_priors
+        priors = []
+        for head, probs in pairs:
+            p = tuple(float(x) for x in probs)
+            if head not in self.text_only_heads or head == "theme":
+                raise ConfigError(f"lite_student config: unreadable_priors: {head!r} is not a text-only head other "
+                                  f"than theme (theme has theme_readable_at)")
+            labels = schema.head(head).labels
+            if len(p) != len(labels) or min(p) <= 0 or abs(sum(p) - 1) > 1e-3:
+                raise ConfigError(f"lite_student config: unreadable_priors {head}: {len(labels)} positive "
+                                  f"probabilities summing to 1 ({', '.join(labels)}) expected, got {list(p)}")
+            priors.append((str(head), p))
+        object.__setattr__(self, "unreadable_priors", tuple(sorted(priors)))
+        if not 0.0 <= self.unreadable_prior_at <= 1.0:
+            raise ConfigError(f"lite_student config: unreadable_prior_at must be in [0, 1], got {self.unreadable_prior_at}")
+        if bool(self.unreadable_priors) != (self.unreadable_prior_at > 0):
+            raise ConfigError("lite_student config: unreadable_priors and unreadable_prior_at > 0 go together")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict; ``LiteStudentConfig(**d)`` rebuilds it."""
@@ -211,6 +240,7 @@ class LiteStudentConfig:
         d["temperatures"] = [list(p) for p in self.temperatures]
         d["object_prior_thresholds"] = [list(p) for p in self.object_prior_thresholds]
         d["text_only_heads"] = list(self.text_only_heads)
+        d["unreadable_priors"] = [[h, list(p)] for h, p in self.unreadable_priors]
         return d
 
 
@@ -306,7 +336,7 @@ class LiteStudent(AdModel):
             t = float(c.face_threshold)
             self.face_shift = float(np.log(t / (1 - t)))
             self.person = schema.OBJECTS.index("person")
-        if c.theme_readable_at > 0:
+        if c.theme_readable_at > 0 or c.unreadable_prior_at > 0:
             from adfusion_edge.distill.models.readable_text import bert_token_classes
 
             classes = bert_token_classes()
@@ -314,6 +344,8 @@ class LiteStudent(AdModel):
                 raise ConfigError(f"lite_student: readable-text classes cover {len(classes)} tokens, config "
                                   f"vocab_size {c.vocab_size}")
             self.register_buffer("token_classes", torch.from_numpy(classes), persistent=False)
+        for head, probs in c.unreadable_priors:  # from the config: not in the state dict
+            self.register_buffer(f"unreadable_logprior_{head}", torch.tensor(probs).log()[None], persistent=False)
         self._feature_cache: dict[bytes, torch.Tensor] = {}  # training only, see _trunk_features
 
     def pretrained_sources(self) -> dict[str, str]:
@@ -346,6 +378,10 @@ class LiteStudent(AdModel):
             sources["readable_text"] = ("English ad words (adfusion_edge/assets/english_ad_words.txt, from the real "
                                         "ad text train rows: Pitt slogans and OCR, Facebook ads); the theme's text "
                                         f"evidence is scaled below readability {self.config.theme_readable_at:.4g}")
+        if self.config.unreadable_prior_at > 0:
+            heads = ", ".join(h for h, _ in self.config.unreadable_priors)
+            sources["unreadable_priors"] = (f"{heads}: below readability {self.config.unreadable_prior_at:.4g} the "
+                                            "answer moves to the label prior of the real ad text train rows")
         return sources
 
     def train(self, mode: bool = True) -> LiteStudent:
@@ -403,6 +439,12 @@ class LiteStudent(AdModel):
         out[schema.SPAN_OUTPUT] = self.span_head(t).reshape(-1, n, len(schema.SPAN_TAGS))
         for head, temp in self.temperature.items():
             out[head] = out[head] / temp
+        if c.unreadable_prior_at > 0:  # a head that cannot read the text answers what real ads say
+            from adfusion_edge.distill.models.readable_text import text_weight
+
+            w = text_weight(self.token_classes, input_ids, attention_mask, c.unreadable_prior_at)
+            for head, _ in c.unreadable_priors:
+                out[head] = w * out[head] + (1 - w) * getattr(self, f"unreadable_logprior_{head}")
         if c.face_detector:  # after the temperatures: the detector's own threshold holds
             with torch.no_grad():
                 face = self.face(pixels) - self.face_shift

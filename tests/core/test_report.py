@@ -80,9 +80,28 @@ def test_the_text_read_says_how_much_of_it_the_model_reads_and_round_trips():
     english = replace(case_study(), text_readable=1.0)
     assert str(english).endswith("Text read: HOT PIZZA 50% OFF Order Now (ocr, 100% English words)")
     german = replace(case_study(), text="Winterjacke für Damen", text_readable=0.22)
-    assert "(ocr, 22% English words: mostly unreadable to the model, which reads English; the text heads are unsure)" \
+    assert "(ocr, 22% English words: mostly unreadable to the model, which reads English; sentiment, emotion and CTA are unsure)" \
         in str(german)
     assert AdReport.from_json(german.to_json()) == german
     old = json.loads(case_study().to_json())
     del old["text_readable"]  # a report written before the field existed still loads
     assert AdReport.from_dict(old).text_readable is None
+
+
+def test_word_reading_heads_are_flagged_unsure_on_unreadable_text_only():
+    from dataclasses import asdict
+
+    from adfusion_edge.report import READABLE_FLOOR, WORD_READING_HEADS, flag_unreadable
+
+    fields = {k: getattr(case_study(), k) for k in ("theme", "sentiment", "emotion", "cta", "monetary")}
+    assert all(not fields[h].unsure for h in WORD_READING_HEADS)  # the case study is sure of them
+    for readable in (None, READABLE_FLOOR, 1.0):  # no letters, or read well enough: left alone
+        assert flag_unreadable(fields, readable) == fields
+    flagged = flag_unreadable(fields, READABLE_FLOOR - 0.01)
+    for h in WORD_READING_HEADS:
+        assert flagged[h].unsure and flagged[h].label == fields[h].label
+        assert flagged[h].confidence == fields[h].confidence  # the probability is the model's, only the flag moves
+    assert flagged["theme"] == fields["theme"] and asdict(flagged["monetary"]) == asdict(fields["monetary"])
+    from adfusion_edge.report import _UNSURE_HEADS
+
+    assert [w.lower() for w in _UNSURE_HEADS.replace(" and", ",").split(", ")] == list(WORD_READING_HEADS)

@@ -145,5 +145,7 @@ def test_the_analyzer_reports_readability_with_the_bert_vocabulary_only():
     assert readability.classes_for_vocab({"[PAD]": 0, "pizza": 1}) is None
     small = Analyzer(model="small", ocr=False)
     assert small.run(image, text="Fresh pizza, 50% off this weekend").text_readable == 1.0
-    assert small.run(image, text="Winterjacke für Damen und Herren").text_readable < 0.4
+    german = small.run(image, text="Winterjacke für Damen und Herren")
+    assert german.text_readable < 0.4
+    assert german.sentiment.unsure and german.emotion.unsure and german.cta.unsure  # flagged, whatever the confidence
     assert small.run(image, text="2012").text_readable is None  # no letters: nothing to read

@@ -54,11 +54,13 @@ def _rows(out) -> dict[str, dict]:
 
 def test_score_records_errors_matches_run_batch_and_resumes(local_ray, tmp_path):
     from adfusion_edge.score import ScoreJob, score
+    from adfusion_edge.score.job import check_output
 
     manifest = _manifest(tmp_path, 5)
     out = tmp_path / "results.parquet"
     s = score(ScoreJob(input=manifest, output=str(out), batch_size=4, ocr=False))
     assert (s.scored, s.errors, s.skipped) == (5, 2, 0)
+    assert check_output(out)  # the parts Ray wrote pass the resume schema check
     rows = _rows(out)
     assert rows["corrupt"]["ok"] is False and rows["corrupt"]["error"] == "InvalidImageError"
     assert rows["missing"]["ok"] is False and rows["missing"]["error"] == "FileNotFoundError"
