@@ -79,16 +79,31 @@ def _collect_sets(model: torch.nn.Module, corpus: str, rows: str, tokenizer: str
             for k, ds in sets.items()}
 
 
-def calibrate(model: torch.nn.Module, collected: Mapping[str, Any]) -> dict[str, Any]:
+def calibrate(model: torch.nn.Module, collected: Mapping[str, Any], heads: tuple[str, ...] = ()) -> dict[str, Any]:
     """Fit T per head on adsynth_val + realtext_fit; ECE before / after on every set.
+
+    Args:
+        heads: Refit only these heads; every other head keeps the temperature the model has
+            (e.g. after a fine-tune of two heads, the others' logits did not change). Empty = all.
 
     Returns:
         {"temperatures": {head: T}, "ece": {set: {head: {"n", "before", "after"}}}}
+
+    Raises:
+        ConfigError: A head in ``heads`` is not a single-label or ordinal schema head.
     """
     temps: dict[str, float] = {}
     old = dict(getattr(model, "temperature", {}))
+    for name in heads:
+        if schema.head(name).kind not in SCALED_KINDS:
+            raise ConfigError(f"calibrate --heads: {name!r} is a {schema.head(name).kind} head; temperatures "
+                              f"scale {' and '.join(SCALED_KINDS)} heads")
     for h in schema.HEADS:
         if h.kind not in SCALED_KINDS:
+            continue
+        if heads and h.name not in heads:
+            if h.name in old:
+                temps[h.name] = old[h.name]
             continue
         parts = [labelled(collected[k], h.name) for k in ("adsynth_val", "realtext_fit")]
         z = np.concatenate([p[0] for p in parts])
@@ -105,6 +120,8 @@ def calibrate(model: torch.nn.Module, collected: Mapping[str, Any]) -> dict[str,
         for head, t in temps.items():
             z, y = labelled(c, head)
             if len(y) < 20:
+                continue
+            if heads and head not in heads:
                 continue
             scale = t / old.get(head, 1.0)
             ece[name][head] = {"n": int(len(y)), "before": round(expected_calibration_error(np.exp(log_softmax(z)), y), 4),
@@ -167,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--theme-head-weight", type=float, default=None, metavar="W",
                    help="set the lite_student's theme_head_weight first (0: the theme is the zero-shot cosine "
                         "plus the image prior), so the theme temperature is fitted to the logit that ships")
+    p.add_argument("--heads", nargs="+", default=(), metavar="HEAD",
+                   help="refit only these heads' temperatures (the others keep theirs); default: every head")
     a = p.parse_args(argv)
     ckpt = find_checkpoint(a.checkpoint)
     model = load_model(ckpt)
@@ -174,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.theme_head_weight is not None:
         changed["theme_head_weight"] = a.theme_head_weight
         model = with_config(model, **changed)
-    result = calibrate(model, _collect_sets(model, a.corpus, a.rows, str(ckpt / TOKENIZER), a.batch_size))
+    result = calibrate(model, _collect_sets(model, a.corpus, a.rows, str(ckpt / TOKENIZER), a.batch_size),
+                       tuple(a.heads))
     result["checkpoint"] = str(ckpt)
     if a.out:
         extra = {**changed, **({"colour_from_pixels": True} if a.colour_from_pixels else {})}

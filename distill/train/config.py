@@ -51,15 +51,23 @@ class ModelSection:
         name: Registry name (``registry.list_models()``).
         config: Fields of the model's config dataclass (widths, dropout, ...).
         init_from: Checkpoint (or run) directory whose weights initialise a fresh run (e.g. the
-            CLIP baseline's linear-probe phase after ITC pre-training); ignored when resuming.
+            CLIP baseline's linear-probe phase after ITC pre-training); ignored when resuming. With
+            an empty ``config`` the model is the checkpoint's own (its config, temperatures and
+            gates included): a fine-tune of exactly what the chain built.
+        trainable: Parameter-name prefixes that train (e.g. ``text_only.cta``); every other
+            parameter stays as initialised. Empty = everything the model leaves trainable. A prefix
+            that names no trainable parameter is an error (a typo would otherwise train nothing).
     """
 
     name: str = "adfusionnet"
     config: dict[str, Any] = field(default_factory=dict)
     init_from: str | None = None
+    trainable: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check(isinstance(self.name, str) and bool(self.name), "model.name", "must be a non-empty string", self.name)
+        _check(all(isinstance(t, str) and t for t in self.trainable), "model.trainable",
+               "must be a list of non-empty parameter-name prefixes", self.trainable)
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ from adfusion_edge.distill.train.distributed import (
     teardown_runtime,
 )
 from adfusion_edge.errors import CheckpointError, ConfigError
+from adfusion_edge.preprocess import PreprocessConfig
 
 LossFn = Callable[[Mapping[str, torch.Tensor], Mapping[str, Any]], Mapping[str, torch.Tensor]]
 
@@ -190,6 +191,8 @@ class Trainer:
         cfg = self.cfg
         self.rt: Runtime = setup_runtime(cfg)
         seed_everything(cfg.seed, cfg.deterministic)
+        if cfg.model.init_from and not cfg.model.config and self._given_model is None:
+            self.cfg = cfg = _with_init_model(cfg)
         tok = cfg.data.tokenizer_path()
         vocab = self.data.vocab_size if self.data is not None else (
             vocab_size_of(tok) if tok and Path(tok).is_file() else None)
@@ -206,9 +209,11 @@ class Trainer:
             # The resolved config (defaults and vocab_size filled in) is what config.json records.
             ident = model.describe()
             self.cfg = cfg = dataclasses.replace(
-                cfg, model=ModelSection(ident["name"], ident["config"], cfg.model.init_from))
+                cfg, model=ModelSection(ident["name"], ident["config"], cfg.model.init_from, cfg.model.trainable))
         if cfg.model.init_from:
             ckpt.load_weights(model, ckpt.find_checkpoint(cfg.model.init_from))  # _maybe_resume overrides
+        if cfg.model.trainable:
+            freeze_except(model, cfg.model.trainable)
         self.model = model.to(self.rt.device)
         self.ddp_model: nn.Module = self.model
         if self.rt.distributed:
@@ -444,6 +449,44 @@ class Trainer:
         best = self.out / "best"
         return TrainResult(self.out, self.out / "last", best if best.exists() else None, self.step,
                            self.best_score, self.val_metrics, sps, time.perf_counter() - t_start, self.history)
+
+
+def _with_init_model(cfg: TrainConfig) -> TrainConfig:
+    """``cfg`` with the init checkpoint's own model (name, config) and the same preprocessing."""
+    ident = ckpt.read_model_json(ckpt.find_checkpoint(cfg.model.init_from))
+    if ident["name"] != cfg.model.name:
+        raise ConfigError(f"model.init_from {cfg.model.init_from} holds a {ident['name']!r} model, the config names "
+                          f"{cfg.model.name!r}")
+    if PreprocessConfig.from_dict(ident["preprocess"]) != cfg.preprocess:
+        raise ConfigError(f"model.init_from {cfg.model.init_from}: its preprocessing {ident['preprocess']} differs "
+                          f"from the config's {cfg.preprocess.to_dict()}")
+    return dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, config=dict(ident["config"])))
+
+
+def freeze_except(model: nn.Module, prefixes: tuple[str, ...]) -> list[str]:
+    """Leave only the parameters whose names start with one of ``prefixes`` trainable; returns their names.
+
+    Raises:
+        ConfigError: A prefix names no trainable parameter of ``model``.
+    """
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    for prefix in prefixes:
+        if not any(n.startswith(prefix) for n, _ in named):
+            raise ConfigError(f"model.trainable: {prefix!r} names no trainable parameter (these are: "
+                              f"{sorted({n.rsplit('.', 1)[0] for n, _ in named})[:12]} ...)")
+    kept = []
+    for n, p in named:
+        keep = any(n.startswith(prefix) for prefix in prefixes)
+        p.requires_grad_(keep)
+        if keep:
+            kept.append(n)
+    # A frozen BatchNorm must not move its running statistics either (they are weights too): it runs in
+    # eval mode whatever mode the model is put in. Dropout keeps the model's mode.
+    frozen_norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
+                    and not any(p.requires_grad for p in m.parameters())]
+    if frozen_norms:
+        model.register_forward_pre_hook(lambda module, args: [m.eval() for m in frozen_norms] and None)
+    return kept
 
 
 def train(cfg: TrainConfig, loss_fn: LossFn | None = None, *, model: nn.Module | None = None,

@@ -113,3 +113,25 @@ def test_a_refit_at_the_grid_edge_is_clamped_to_what_a_config_takes():
     temps = calibrate(model, {"adsynth_val": c, "realtext_fit": c})["temperatures"]
     assert temps["trust_safety"] == TEMPERATURE_RANGE[0]  # 0.1 x 0.09 would be refused by the config
     assert all(TEMPERATURE_RANGE[0] <= t <= TEMPERATURE_RANGE[1] for t in temps.values())
+
+
+def test_a_refit_of_some_heads_keeps_every_other_temperature():
+    from types import SimpleNamespace
+
+    from adfusion_edge import schema
+    from adfusion_edge.distill.evaluate.calibrate import calibrate
+
+    outputs, targets = {}, {}
+    for h in schema.HEADS:
+        if h.kind in ("single", "ordinal"):
+            outputs[h.name], targets[f"y/{h.name}"] = _sampled(2.5, n=400, k=h.num_labels)
+            targets[f"m/{h.name}"] = np.ones(400)
+    c = SimpleNamespace(outputs=outputs, targets=targets)
+    model = SimpleNamespace(temperature={"theme": 0.7, "cta": 1.3})
+    result = calibrate(model, {"adsynth_val": c, "realtext_fit": c}, heads=("monetary", "cta"))
+    temps = result["temperatures"]
+    assert temps["theme"] == 0.7 and set(temps) == {"theme", "monetary", "cta"}  # untouched heads keep theirs
+    assert temps["cta"] == pytest.approx(2.5 * 1.3, rel=0.15) and temps["monetary"] == pytest.approx(2.5, rel=0.15)
+    assert set(result["ece"]["adsynth_val"]) == {"monetary", "cta"}
+    with pytest.raises(ConfigError, match="objects.*multi"):
+        calibrate(model, {"adsynth_val": c, "realtext_fit": c}, heads=("objects",))

@@ -229,3 +229,36 @@ def test_resumable_sampler_shards_skips_and_keeps_blocks():
     s.set_epoch(1)
     assert list(s) != full
     assert steps_per_epoch(10, 4, 1) == 2 and steps_per_epoch(3, 4, 1) == 1
+
+
+def test_a_fine_tune_of_a_checkpoint_builds_its_model_and_trains_only_the_named_parameters(corpus, tmp_path):
+    base = tiny_config(corpus, tmp_path / "base", model="resnet18_image", max_steps=2, eval_every=0)
+    train(base, progress=False)
+    tune = TrainConfig.from_dict({**base.to_dict(), "out_dir": str(tmp_path / "tune"), "model": {
+        "name": "resnet18_image", "init_from": str(tmp_path / "base"), "trainable": ["heads.heads.theme"]}})
+    train(tune, progress=False)
+    # config.json records the checkpoint's own model config, so the run resumes and exports as it.
+    saved = json.loads((tmp_path / "tune" / "config.json").read_text())["model"]
+    assert saved["config"] == json.loads((tmp_path / "base" / "config.json").read_text())["model"]["config"]
+    assert saved["trainable"] == ["heads.heads.theme"]
+    a = load_file(tmp_path / "base" / "last" / ckpt.WEIGHTS)
+    b = load_file(tmp_path / "tune" / "last" / ckpt.WEIGHTS)
+    moved = sorted(k for k in a if not torch.equal(a[k], b[k]))
+    assert moved and all(k.startswith("heads.heads.theme") for k in moved), moved
+    assert not any(k.startswith("trunk") or "sentiment" in k for k in moved)
+
+
+def test_a_fine_tune_names_what_does_not_fit(corpus, tmp_path):
+    base = tiny_config(corpus, tmp_path / "base", model="resnet18_image", max_steps=1, eval_every=0)
+    train(base, progress=False)
+
+    def tune(**model):
+        return TrainConfig.from_dict({**base.to_dict(), "out_dir": str(tmp_path / "t"),
+                                      "model": {"init_from": str(tmp_path / "base"), **model}})
+
+    with pytest.raises(ConfigError, match="names no trainable parameter"):
+        train(tune(name="resnet18_image", trainable=["heads.heads.themes_typo"]), progress=False)
+    with pytest.raises(ConfigError, match="holds a 'resnet18_image' model"):
+        train(tune(name="adfusionnet"), progress=False)
+    with pytest.raises(ConfigError, match="model.trainable"):
+        tune(name="resnet18_image", trainable=[""])
