@@ -118,10 +118,10 @@ def calibrate(model: torch.nn.Module, collected: Mapping[str, Any], heads: tuple
     for name, c in collected.items():
         ece[name] = {}
         for head, t in temps.items():
+            if heads and head not in heads:  # kept as it was: nothing refit to report
+                continue
             z, y = labelled(c, head)
             if len(y) < 20:
-                continue
-            if heads and head not in heads:
                 continue
             scale = t / old.get(head, 1.0)
             ece[name][head] = {"n": int(len(y)), "before": round(expected_calibration_error(np.exp(log_softmax(z)), y), 4),

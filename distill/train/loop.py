@@ -484,8 +484,13 @@ def freeze_except(model: nn.Module, prefixes: tuple[str, ...]) -> list[str]:
     # eval mode whatever mode the model is put in. Dropout keeps the model's mode.
     frozen_norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
                     and not any(p.requires_grad for p in m.parameters())]
+
+    def keep_norms_in_eval(module: nn.Module, args: Any) -> None:
+        for norm in frozen_norms:
+            norm.eval()
+
     if frozen_norms:
-        model.register_forward_pre_hook(lambda module, args: [m.eval() for m in frozen_norms] and None)
+        model.register_forward_pre_hook(keep_norms_in_eval)
     return kept
 
 

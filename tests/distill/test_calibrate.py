@@ -3,10 +3,13 @@ calibrated lite_student checkpoint carries its temperatures into the logits."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
 
+from adfusion_edge import schema
 from adfusion_edge.distill.evaluate.calibrate import (
     expected_calibration_error,
     fit_temperature,
@@ -24,6 +27,16 @@ def _sampled(true_t: float, n: int = 4000, k: int = 5, seed: int = 0) -> tuple[n
     p /= p.sum(1, keepdims=True)
     y = np.array([rng.choice(k, p=row) for row in p])
     return z, y
+
+
+def _collected(true_t: float, n: int = 400) -> SimpleNamespace:
+    """What ``collect`` returns, for every temperature-scaled head: logits whose right T is ``true_t``."""
+    outputs, targets = {}, {}
+    for h in schema.HEADS:
+        if h.kind in ("single", "ordinal"):
+            outputs[h.name], targets[f"y/{h.name}"] = _sampled(true_t, n=n, k=h.num_labels)
+            targets[f"m/{h.name}"] = np.ones(n)
+    return SimpleNamespace(outputs=outputs, targets=targets)
 
 
 @pytest.mark.parametrize("true_t", [0.5, 1.0, 2.5])
@@ -97,18 +110,10 @@ def test_a_trained_token_table_ships_as_int8_rows(tmp_path):
 
 
 def test_a_refit_at_the_grid_edge_is_clamped_to_what_a_config_takes():
-    from types import SimpleNamespace
-
-    from adfusion_edge import schema
     from adfusion_edge.distill.evaluate.calibrate import calibrate
     from adfusion_edge.distill.models.lite_student import TEMPERATURE_RANGE
 
-    outputs, targets = {}, {}
-    for h in schema.HEADS:
-        if h.kind in ("single", "ordinal"):  # logits that want T far below the grid's 0.1
-            outputs[h.name], targets[f"y/{h.name}"] = _sampled(0.01, n=400, k=h.num_labels)
-            targets[f"m/{h.name}"] = np.ones(400)
-    c = SimpleNamespace(outputs=outputs, targets=targets)
+    c = _collected(0.01)  # logits that want T far below the grid's 0.1
     model = SimpleNamespace(temperature={"trust_safety": 0.09})  # already scaled once, as the second calibration sees it
     temps = calibrate(model, {"adsynth_val": c, "realtext_fit": c})["temperatures"]
     assert temps["trust_safety"] == TEMPERATURE_RANGE[0]  # 0.1 x 0.09 would be refused by the config
@@ -116,17 +121,9 @@ def test_a_refit_at_the_grid_edge_is_clamped_to_what_a_config_takes():
 
 
 def test_a_refit_of_some_heads_keeps_every_other_temperature():
-    from types import SimpleNamespace
-
-    from adfusion_edge import schema
     from adfusion_edge.distill.evaluate.calibrate import calibrate
 
-    outputs, targets = {}, {}
-    for h in schema.HEADS:
-        if h.kind in ("single", "ordinal"):
-            outputs[h.name], targets[f"y/{h.name}"] = _sampled(2.5, n=400, k=h.num_labels)
-            targets[f"m/{h.name}"] = np.ones(400)
-    c = SimpleNamespace(outputs=outputs, targets=targets)
+    c = _collected(2.5)
     model = SimpleNamespace(temperature={"theme": 0.7, "cta": 1.3})
     result = calibrate(model, {"adsynth_val": c, "realtext_fit": c}, heads=("monetary", "cta"))
     temps = result["temperatures"]
