@@ -10,10 +10,11 @@
 #   -> MediaPipe BlazeFace (mediapipe 0.10.14 wheel, Apache-2.0) in the graph: the person object's face signal
 #   -> the theme's text evidence scaled by how readable (English) the text is (distill/models/readable_text.py)
 #   -> where the text is unreadable, the sentiment moves to the real-ad label prior (distill/evaluate/unreadable_prior.py)
+#   -> a mention text layer of its own for the offer / CTA heads, on real text with offers and CTAs inserted (v3m2)
 #   -> INT8 ONNX bundle (per-head parity gate, batch-independent recipe preferred, raced against FP32), shipped
 #      only where it pays; else the FP32 bundle with its weights packed (int8 or float16 on disk, the
 #      smallest that passes the per-head gate; float32 in the session).
-# Every step resumes or is skipped where its output exists. About 20-35 minutes on 2 CPU cores plus about 5 for the INT8 attempt (the MiniLM
+# Every step resumes or is skipped where its output exists. About 35-55 minutes on 2 CPU cores plus about 5 for the INT8 attempt (the MiniLM
 # teacher embeds every distinct training text once); set RUNS to keep runs elsewhere.
 # Figures: reports/real_ads/STUDENT_V3.md (and STUDENT_V2.md for the builds before). The AdSynth-only teacher -> distil ->
 # prune chain (configs/teacher_cpu.yaml, student_cpu.yaml) still works and is documented in the README.
@@ -59,6 +60,26 @@ python3 -m adfusion_edge.distill.evaluate.unreadable_prior --checkpoint "$MODEL"
   --train-rows runs/realtext_v1/train.jsonl --test-rows runs/realtext_v1/pitt_test.jsonl \
   --out runs/student_real_v3ts --report runs/student_real_v3ts.json || rc=$?
 if [ "$rc" = 0 ]; then MODEL=runs/student_real_v3ts; elif [ "$rc" != 3 ]; then exit "$rc"; fi
+# Offers and calls to action: a mention text layer of its own (a copy of the text layer) trains with the
+# monetary / CTA classifiers and the span tagger on real text with offers and CTAs inserted (mention rows),
+# taught by the strict negatives (doubtful `none` labels dropped); nothing else can move. It ships only if
+# offer recall rises and CTA recall, AdSynth accuracy, the Pitt test `none` shares and the Pitt theme hold
+# (distill/evaluate/mention_check.py; exit 3 otherwise: the model before this step ships).
+[ -f runs/realtext_v1/mention_rows.jsonl ] || python3 -m adfusion_edge.distill.data.mention_rows \
+  --rows runs/realtext_v1/train.jsonl --out runs/realtext_v1/mention_rows.jsonl --offers 3000 --ctas 2000 --seed 0
+for split in train pitt_test; do
+  [ -f "runs/realtext_v1/${split}_strict.jsonl" ] || python3 -m adfusion_edge.distill.data.strict_negatives \
+    --rows "runs/realtext_v1/$split.jsonl" --out "runs/realtext_v1/${split}_strict.jsonl"
+done
+[ -d runs/student_real_v3ts_m ] || python3 -m adfusion_edge.distill.train.add_mention_layer --checkpoint "$MODEL" \
+  --out runs/student_real_v3ts_m
+OMP_NUM_THREADS=1 adfusion-edge train --config configs/student_real_v3m2.yaml --out runs/student_real_v3m2
+python3 -m adfusion_edge.distill.evaluate.calibrate --checkpoint runs/student_real_v3m2 --corpus runs/synth_v1 \
+  --rows runs/realtext_v1/pitt_test_strict.jsonl --out runs/student_real_v3m2c --heads monetary cta
+rc=0
+python3 -m adfusion_edge.distill.evaluate.mention_check --baseline "$MODEL" --candidate runs/student_real_v3m2c \
+  --corpus runs/synth_v1 --test-rows runs/realtext_v1/pitt_test_strict.jsonl --report runs/student_real_v3m2c.json || rc=$?
+if [ "$rc" = 0 ]; then MODEL=runs/student_real_v3m2c; elif [ "$rc" != 3 ]; then exit "$rc"; fi
 rm -rf runs/bundle_v3_int8 adfusion_edge/models/default
 adfusion-edge export --model "$MODEL" --format onnx --int8 --calib runs/synth_v1 \
   --calib-limit 256 --ctr-thresholds adsynth --out runs/bundle_v3_int8 || true

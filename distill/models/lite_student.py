@@ -80,6 +80,9 @@ from adfusion_edge.errors import ConfigError
 from adfusion_edge.preprocess import PreprocessConfig
 from adfusion_edge.static_text import DEFAULT_STATIC, load_table
 
+# The heads that read the mention layer when the config has one (the span output does too).
+MENTION_HEADS = ("monetary", "cta")
+
 # Temperatures a config accepts (calibration clamps its fits into this range).
 TEMPERATURE_RANGE = (0.05, 20.0)
 
@@ -142,6 +145,9 @@ class LiteStudentConfig:
             prior). A text without letters keeps its own answer. distill/evaluate/unreadable_prior.py
             sets them from the real ad text rows.
         unreadable_prior_at: Readability at and above which ``unreadable_priors`` play no part; 0 = off.
+        mention_layer: Monetary, CTA and the monetary span read a text layer of their own (same shape
+            as the text layer, ``mention_layer`` / ``mention_norm``) instead of the shared one, so a
+            fine-tune of those heads (distill/train/add_mention_layer.py) cannot move the theme.
     """
 
     vocab_size: int = 30522
@@ -169,6 +175,7 @@ class LiteStudentConfig:
     theme_readable_at: float = 0.0
     unreadable_priors: tuple[tuple[str, tuple[float, ...]], ...] = ()
     unreadable_prior_at: float = 0.0
+    mention_layer: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "text_only_heads", tuple(dict.fromkeys(("theme", *self.text_only_heads))))
@@ -209,6 +216,8 @@ class LiteStudentConfig:
         if not 0.0 <= self.theme_readable_at <= 1.0:
             raise ConfigError(f"lite_student config: theme_readable_at must be in [0, 1], got {self.theme_readable_at}")
         self._check_unreadable_priors()
+        if self.mention_layer and not set(MENTION_HEADS) <= set(self.text_only_heads):
+            raise ConfigError(f"lite_student config: mention_layer needs {', '.join(MENTION_HEADS)} among text_only_heads")
         known = {h.name for h in schema.HEADS}
         for head, t in self.temperatures:
             if head not in known or not (TEMPERATURE_RANGE[0] <= t <= TEMPERATURE_RANGE[1]):
@@ -302,6 +311,10 @@ class LiteStudent(AdModel):
         self.text_layer = TransformerLayer(hd, hd, c.text_heads, hd, hd, c.text_ffn, self.seq_len, self.seq_len,
                                            c.dropout)
         self.text_norm = nn.LayerNorm(hd)
+        if c.mention_layer:
+            self.mention_layer = TransformerLayer(hd, hd, c.text_heads, hd, hd, c.text_ffn, self.seq_len, self.seq_len,
+                                                  c.dropout)
+            self.mention_norm = nn.LayerNorm(hd)
         self.static_norm = nn.LayerNorm(static_dim)
         text_feat = hd + static_dim
         if c.text_embed == "distilled":  # MiniLM's sentence space (384-d), see text_teacher.py
@@ -410,12 +423,17 @@ class LiteStudent(AdModel):
         elif c.token_table == "tuned":
             emb = self.tok_q[input_ids].to(torch.float32) * self.tok_scale[input_ids]
         t = self.tok_proj(emb) + self.pos_embed(self.position_ids)
-        t = self.embed_drop(self.embed_norm(t.reshape(-1, c.text_dim)))
-        bias = ((1 - attention_mask.to(t.dtype)) * MASK_VALUE)[:, None, None, :]
-        t, _ = self.text_layer(t, bias=bias)
+        embedded = self.embed_drop(self.embed_norm(t.reshape(-1, c.text_dim)))
+        bias = ((1 - attention_mask.to(embedded.dtype)) * MASK_VALUE)[:, None, None, :]
+        t, _ = self.text_layer(embedded, bias=bias)
         t = self.text_norm(t)
-        pooled = masked_mean(t, pooling_weights(attention_mask), n, c.text_dim)
-        text_feat = torch.cat([pooled, self.static_norm(smean)], dim=-1)
+        weights = pooling_weights(attention_mask)
+        static = self.static_norm(smean)
+        text_feat = torch.cat([masked_mean(t, weights, n, c.text_dim), static], dim=-1)
+        mention_tokens, mention_feat = t, text_feat
+        if c.mention_layer:
+            mention_tokens = self.mention_norm(self.mention_layer(embedded, bias=bias)[0])
+            mention_feat = torch.cat([masked_mean(mention_tokens, weights, n, c.text_dim), static], dim=-1)
         sentence = self.embed_head(text_feat) if c.text_embed == "distilled" else smean
         zero_shot = self.zero_shot_scale * (F.normalize(sentence, dim=-1, eps=1e-6) @ self.theme_desc.t())
 
@@ -423,8 +441,9 @@ class LiteStudent(AdModel):
         fused = F.gelu(fused)
         out = self.heads(fused)
         dropped = self.text_drop(text_feat)
+        dropped_mention = self.text_drop(mention_feat) if c.mention_layer else dropped
         for head, layer in self.text_only.items():
-            out[head] = layer(dropped)
+            out[head] = layer(dropped_mention if head in MENTION_HEADS else dropped)
         theme = c.theme_head_weight * out["theme"] + zero_shot
         if c.theme_readable_at > 0:  # what the model cannot read must not outvote the picture
             from adfusion_edge.distill.models.readable_text import text_weight
@@ -436,7 +455,7 @@ class LiteStudent(AdModel):
         out["objects"] = self._noisy_or(prior["objects"], out["objects"])
         if c.colour_from_pixels:
             out["dominant_colour"] = self._pixel_colours(image)
-        out[schema.SPAN_OUTPUT] = self.span_head(t).reshape(-1, n, len(schema.SPAN_TAGS))
+        out[schema.SPAN_OUTPUT] = self.span_head(mention_tokens).reshape(-1, n, len(schema.SPAN_TAGS))
         for head, temp in self.temperature.items():
             out[head] = out[head] / temp
         if c.unreadable_prior_at > 0:  # a head that cannot read the text answers what real ads say

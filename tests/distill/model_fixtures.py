@@ -126,3 +126,31 @@ def assert_overfits_one_batch(model: torch.nn.Module, tokenizer_file: str, steps
     with torch.no_grad():
         final = compute_losses(run(model, batch), batch, w)["task"].item()
     assert first > 10.0 and final < 0.05 * first, (first, final)
+
+
+def assert_onnx_matches_torch(model: torch.nn.Module, inputs: tuple[torch.Tensor, ...], outputs: list[str],
+                              path: str, atol: float = 1e-3) -> None:
+    """Export ``model`` (called as ``model(image, input_ids, attention_mask)``, answering a dict) to ONNX at
+    ``path`` with a dynamic batch, run it in ONNX Runtime on ``inputs`` and compare ``outputs`` with torch's."""
+    import onnxruntime as ort
+
+    names = ["image", "input_ids", "attention_mask"]
+
+    class Wrap(torch.nn.Module):  # the exporter wants a tuple of tensors, the models answer a dict
+        def __init__(self, m: torch.nn.Module) -> None:
+            super().__init__()
+            self.m = m
+
+        def forward(self, image: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple:
+            out = self.m(image, input_ids, attention_mask)
+            return tuple(out[k] for k in outputs)
+
+    torch.onnx.export(Wrap(model), inputs, str(path), input_names=names, output_names=outputs, opset_version=17,
+                      dynamo=False, dynamic_axes={n: {0: "batch"} for n in names + outputs})
+    model.eval()  # the exporter leaves the wrapper (a new module, so in train mode) and the model in train mode
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        outputs, {n: t.numpy() for n, t in zip(names, inputs, strict=True)})
+    with torch.no_grad():
+        ref = model(*inputs)
+    for name, g in zip(outputs, got, strict=True):
+        assert np.allclose(g, ref[name].numpy(), atol=atol), (name, np.abs(g - ref[name].numpy()).max())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from model_fixtures import assert_onnx_matches_torch
 
 from adfusion_edge import schema
 from adfusion_edge.distill.models.efficientnet_lite import LiteImageNet, pretrained_lite
@@ -141,31 +142,7 @@ def test_static_mean_is_the_runtime_encoders_vector(model):
 
 
 def test_onnx_export_matches_torch(model, tmp_path):
-    import onnxruntime as ort
-
-    x = _inputs(2)
-    names = ["image", "input_ids", "attention_mask"]
-    outputs = [h.name for h in schema.HEADS]
-
-    class Wrap(torch.nn.Module):
-        def __init__(self, m):
-            super().__init__()
-            self.m = m
-
-        def forward(self, image, input_ids, attention_mask):
-            out = self.m(image, input_ids, attention_mask)
-            return tuple(out[k] for k in outputs)
-
-    path = tmp_path / "lite.onnx"
-    torch.onnx.export(Wrap(model), x, str(path), input_names=names, output_names=outputs, opset_version=17,
-                      dynamo=False, dynamic_axes={n: {0: "batch"} for n in names + outputs})
-    model.eval()  # the exporter leaves the wrapper (a new module, so in train mode) and the model in train mode
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = sess.run(outputs, {n: t.numpy() for n, t in zip(names, x, strict=True)})
-    with torch.no_grad():
-        ref = model(*x)
-    for name, g in zip(outputs, got, strict=True):
-        assert np.allclose(g, ref[name].numpy(), atol=1e-3), (name, np.abs(g - ref[name].numpy()).max())
+    assert_onnx_matches_torch(model, _inputs(2), [h.name for h in schema.HEADS], tmp_path / "lite.onnx")
 
 
 def test_imagenet_logits_are_the_original_networks():
