@@ -14,7 +14,9 @@ Sources (``datasets/realtext/``, copied from the shared real-data build with its
 Every row also gets the CTA / monetary **negatives** its text supports: ``cta = none`` when
 :mod:`realtext_patterns` finds no call to action, ``monetary = none`` when it finds no price or
 offer (the detectors lean towards finding one, so a negative is really one). Rows with a CTA or an
-offer leave those heads masked (the detectors do not tell the exact label).
+offer leave those heads masked (the detectors do not tell the exact label). Some real offers and
+CTAs still pass as negatives ("2 for the price of 1!"); ``strict_negatives`` drops the doubtful ones
+for the builds that read its rows.
 
 The ``ctr`` bucket of a Facebook ad uses the tertiles of the Facebook ads' own CTRs: their CTRs
 (median about 11%, page-like ads) live on another scale than AdSynth's (median 1.6%), so the

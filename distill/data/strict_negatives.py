@@ -22,6 +22,10 @@ is no positive); the row keeps its other labels. The patterns are broad on purpo
 Numbers that are not prices ("800% more followers", years, phone numbers) stay negatives: they are
 what the monetary head must learn to pass over.
 
+A pass of its own over ``realtext``'s rows, not a change to ``realtext.negatives``: the build's
+earlier steps (v3t to v3ts) were trained and checked on the rows as they are, and the build script
+must still rebuild them byte for byte. Only the steps that read the strict rows see the difference.
+
     python -m adfusion_edge.distill.data.strict_negatives --rows runs/realtext_v1/train.jsonl \\
         --out runs/realtext_v1/train_strict.jsonl
 """

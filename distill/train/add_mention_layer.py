@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     g = torch.Generator().manual_seed(0)
     image = torch.randint(0, 256, (4, model.preprocess.image_size, model.preprocess.image_size, 3), generator=g,
                           dtype=torch.uint8)
-    ids = torch.randint(1000, 30000, (4, model.preprocess.max_tokens), generator=g)
+    ids = torch.randint(0, model.config.vocab_size, (4, model.preprocess.max_tokens), generator=g)
     mask = torch.ones_like(ids)
     with torch.no_grad():
         before, after = model(image, ids, mask), new(image, ids, mask)

@@ -16,8 +16,12 @@ from PIL import Image, ImageDraw
 from adfusion_edge import schema
 from adfusion_edge.distill.data.records import AdRecord
 from adfusion_edge.distill.data.targets import encode_batch
+from adfusion_edge.distill.models.lite_student import LITE_PREPROCESS
 from adfusion_edge.preprocess import PreprocessConfig
 from adfusion_edge.tokenizer import AdTokenizer
+
+# lite_student at test size: 64 px, 16 tokens, its own normalisation.
+LITE_SMALL = PreprocessConfig(image_size=64, max_tokens=16, mean=LITE_PREPROCESS.mean, std=LITE_PREPROCESS.std)
 
 PRE = PreprocessConfig(image_size=64, max_tokens=16)
 TEXT = dict(vocab_size=300, max_positions=16, text_dim=32, text_layers=1, text_heads=2, text_ffn=64, text_dropout=0.0)
@@ -154,3 +158,14 @@ def assert_onnx_matches_torch(model: torch.nn.Module, inputs: tuple[torch.Tensor
         ref = model(*inputs)
     for name, g in zip(outputs, got, strict=True):
         assert np.allclose(g, ref[name].numpy(), atol=atol), (name, np.abs(g - ref[name].numpy()).max())
+
+
+def lite_inputs(batch: int = 4, size: int = 64, tokens: int = 16, seed: int = 0) -> tuple[torch.Tensor, ...]:
+    """(image uint8 NHWC, input_ids, attention_mask) for a lite_student: random pixels and word-piece ids
+    (bert-base-uncased range), the last 3 positions padding."""
+    g = torch.Generator().manual_seed(seed)
+    image = torch.randint(0, 256, (batch, size, size, 3), generator=g, dtype=torch.uint8)
+    ids = torch.randint(1000, 3000, (batch, tokens), generator=g)
+    mask = torch.ones(batch, tokens, dtype=torch.long)
+    mask[:, tokens - 3:] = 0
+    return image, ids * mask, mask

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from model_fixtures import LITE_SMALL
 
 from adfusion_edge import schema
 from adfusion_edge.distill.evaluate.face_threshold import face_threshold
@@ -126,7 +127,7 @@ def test_face_settings_are_checked():
     with pytest.raises(ConfigError, match="face_threshold"):
         create_model("lite_student", LITE_PREPROCESS, vision_weights="", face_detector="blazeface_short_range",
                      face_threshold=1.0)
-    small = LITE_PREPROCESS.__class__(image_size=64, max_tokens=16, mean=LITE_PREPROCESS.mean, std=LITE_PREPROCESS.std)
+    small = LITE_SMALL
     with pytest.raises(ConfigError, match="image_size 128"):
         create_model("lite_student", small, vision_weights="", max_positions=16, face_detector="blazeface_short_range")
 

@@ -6,26 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from model_fixtures import assert_onnx_matches_torch
+from model_fixtures import LITE_SMALL as SMALL
+from model_fixtures import assert_onnx_matches_torch, lite_inputs
 
 from adfusion_edge import schema
 from adfusion_edge.distill.models.efficientnet_lite import LiteImageNet, pretrained_lite
-from adfusion_edge.distill.models.lite_student import LITE_PREPROCESS, LiteStudentConfig
+from adfusion_edge.distill.models.lite_student import LiteStudentConfig
 from adfusion_edge.distill.models.registry import create_model
 from adfusion_edge.errors import ConfigError
 from adfusion_edge.preprocess import PreprocessConfig
 from adfusion_edge.static_text import StaticEmbeddings
-
-SMALL = PreprocessConfig(image_size=64, max_tokens=16, mean=LITE_PREPROCESS.mean, std=LITE_PREPROCESS.std)
-
-
-def _inputs(batch: int = 4, size: int = 64, tokens: int = 16, seed: int = 0):
-    g = torch.Generator().manual_seed(seed)
-    image = torch.randint(0, 256, (batch, size, size, 3), generator=g, dtype=torch.uint8)
-    ids = torch.randint(1000, 3000, (batch, tokens), generator=g)
-    mask = torch.ones(batch, tokens, dtype=torch.long)
-    mask[:, tokens - 3:] = 0
-    return image, ids * mask, mask
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +25,7 @@ def model():
 
 
 def test_outputs_follow_the_model_contract(model):
-    out = model(*_inputs())
+    out = model(*lite_inputs())
     for h in schema.HEADS:
         assert out[h.name].shape == (4, h.num_labels), h.name
     assert out[schema.SPAN_OUTPUT].shape == (4, 16, len(schema.SPAN_TAGS))
@@ -55,7 +45,7 @@ def test_the_trunk_is_frozen_and_stays_in_eval_mode_while_training(model):
 
 
 def test_memoised_training_features_equal_the_trunk_run_on_every_image(model):
-    image, ids, mask = _inputs(6)
+    image, ids, mask = lite_inputs(6)
     image[3] = 128  # two blank pictures (real-text rows), two copies of one AdSynth picture
     image[4] = 128
     image[5] = image[0]
@@ -96,7 +86,7 @@ def test_theme_reads_the_image_prior_only_in_eval_mode():
     without = create_model("lite_student", SMALL, vision_weights="", max_positions=16, dropout=0.0,
                            theme_image_prior=0.0)
     without.load_state_dict(with_prior.state_dict())
-    x = _inputs()
+    x = lite_inputs()
     with torch.no_grad():
         with_prior.eval(), without.eval()
         assert not torch.allclose(with_prior(*x)["theme"], without(*x)["theme"])
@@ -110,7 +100,7 @@ def test_temperatures_divide_the_logits_and_are_checked():
     scaled = create_model("lite_student", SMALL, vision_weights="", max_positions=16,
                           temperatures=[["cta", 2.0], ["theme", 0.5]]).eval()
     scaled.load_state_dict(plain.state_dict())
-    x = _inputs()
+    x = lite_inputs()
     with torch.no_grad():
         a, b = plain(*x), scaled(*x)
     assert torch.allclose(b["cta"], a["cta"] / 2.0) and torch.allclose(b["theme"], a["theme"] * 2.0)
@@ -142,14 +132,14 @@ def test_static_mean_is_the_runtime_encoders_vector(model):
 
 
 def test_onnx_export_matches_torch(model, tmp_path):
-    assert_onnx_matches_torch(model, _inputs(2), [h.name for h in schema.HEADS], tmp_path / "lite.onnx")
+    assert_onnx_matches_torch(model, lite_inputs(2), [h.name for h in schema.HEADS], tmp_path / "lite.onnx")
 
 
 def test_imagenet_logits_are_the_original_networks():
     """Learning without forgetting, by construction: the student's ImageNet logits are Lite0's own."""
     student = create_model("lite_student", SMALL, max_positions=16).eval()
     reference = LiteImageNet(pretrained_lite("efficientnet_lite0")).eval()
-    image, ids, mask = _inputs(2)
+    image, ids, mask = lite_inputs(2)
     with torch.no_grad():
         assert torch.allclose(student(image, ids, mask)["aux/imagenet_logits"], reference(image), atol=1e-4)
 
@@ -160,7 +150,7 @@ def test_colour_from_pixels_is_the_adsynth_labels_rule_in_the_graph(tmp_path):
     torch.manual_seed(0)
     m = create_model("lite_student", SMALL, vision_weights="", max_positions=16, colour_from_pixels=True,
                      temperatures=[["dominant_colour", 2.0]]).eval()
-    image, ids, mask = _inputs(3)
+    image, ids, mask = lite_inputs(3)
     image[1] = torch.tensor([30, 60, 220], dtype=torch.uint8)  # a flat blue ad
     with torch.no_grad():
         probs = m(image, ids, mask)["dominant_colour"].softmax(-1).numpy()
@@ -192,7 +182,7 @@ def test_colour_from_pixels_is_the_adsynth_labels_rule_in_the_graph(tmp_path):
 def test_theme_head_weight_zero_leaves_the_zero_shot_and_the_prior():
     torch.manual_seed(0)
     m = create_model("lite_student", SMALL, vision_weights="", max_positions=16, theme_head_weight=0.0).eval()
-    x = _inputs(3)
+    x = lite_inputs(3)
     before = m(*x)["theme"]
     with torch.no_grad():
         m.text_only["theme"].weight.add_(5.0)  # the learned head no longer counts

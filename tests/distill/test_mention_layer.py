@@ -5,25 +5,14 @@ from __future__ import annotations
 
 import pytest
 import torch
-from model_fixtures import assert_onnx_matches_torch
+from model_fixtures import LITE_SMALL as SMALL
+from model_fixtures import assert_onnx_matches_torch, lite_inputs
 
 from adfusion_edge import schema
-from adfusion_edge.distill.models.lite_student import LITE_PREPROCESS
 from adfusion_edge.distill.models.registry import create_model
 from adfusion_edge.distill.train.add_mention_layer import with_mention_layer
 from adfusion_edge.distill.train.loop import freeze_except
 from adfusion_edge.errors import ConfigError
-from adfusion_edge.preprocess import PreprocessConfig
-
-SMALL = PreprocessConfig(image_size=64, max_tokens=16, mean=LITE_PREPROCESS.mean, std=LITE_PREPROCESS.std)
-
-
-def _inputs(batch: int = 3, seed: int = 0):
-    g = torch.Generator().manual_seed(seed)
-    image = torch.randint(0, 256, (batch, 64, 64, 3), generator=g, dtype=torch.uint8)
-    mask = torch.ones(batch, 16, dtype=torch.long)
-    mask[:, 12:] = 0
-    return image, torch.randint(1000, 3000, (batch, 16), generator=g) * mask, mask
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +24,7 @@ def pair():
 
 def test_the_copy_answers_exactly_as_the_model_it_came_from(pair):
     base, new = pair
-    x = _inputs()
+    x = lite_inputs(3)
     with torch.no_grad():
         a, b = base(*x), new(*x)
     assert new.config.mention_layer and a.keys() == b.keys()
@@ -46,7 +35,7 @@ def test_the_copy_answers_exactly_as_the_model_it_came_from(pair):
 
 def test_monetary_cta_and_the_span_read_the_mention_layer_and_nothing_else_does(pair):
     _, new = pair
-    x = _inputs()
+    x = lite_inputs(3)
     with torch.no_grad():
         before = new(*x)
         for p in new.mention_layer.parameters():
@@ -62,13 +51,13 @@ def test_a_fine_tune_of_the_mention_layer_cannot_reach_the_theme():
     kept = freeze_except(model, ("mention_layer", "mention_norm", "text_only.monetary", "text_only.cta", "span_head"))
     assert kept and not any(n.startswith(("text_layer", "text_only.theme", "embed_head")) for n in kept)
     model.train()
-    out = model(*_inputs())
+    out = model(*lite_inputs(3))
     assert not out["theme"].requires_grad and not out["sentiment"].requires_grad
     assert out["cta"].requires_grad and out[schema.SPAN_OUTPUT].requires_grad
 
 
 def test_it_exports_to_onnx_with_the_same_answers(pair, tmp_path):
-    assert_onnx_matches_torch(pair[1], _inputs(2), ["monetary", "cta", "theme", schema.SPAN_OUTPUT], tmp_path / "m.onnx")
+    assert_onnx_matches_torch(pair[1], lite_inputs(2), ["monetary", "cta", "theme", schema.SPAN_OUTPUT], tmp_path / "m.onnx")
 
 
 def test_the_config_needs_monetary_and_cta_to_read_text_only():

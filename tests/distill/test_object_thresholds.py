@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from model_fixtures import LITE_SMALL
 
 from adfusion_edge import schema
 from adfusion_edge.distill.evaluate.object_thresholds import object_scores, thresholds
-from adfusion_edge.distill.models.lite_student import LITE_PREPROCESS, LiteStudentConfig
+from adfusion_edge.distill.models.lite_student import LiteStudentConfig
 from adfusion_edge.distill.models.registry import create_model
 from adfusion_edge.errors import ConfigError
-from adfusion_edge.preprocess import PreprocessConfig
 
 
 def test_the_rule_raises_only_labels_whose_prior_fires_without_the_object():
@@ -36,7 +36,7 @@ def test_scores_count_precision_and_any_right():
 
 
 def test_a_label_threshold_moves_only_that_label():
-    pre = PreprocessConfig(image_size=64, max_tokens=16, mean=LITE_PREPROCESS.mean, std=LITE_PREPROCESS.std)
+    pre = LITE_SMALL
     torch.manual_seed(0)
     base = create_model("lite_student", pre, vision_weights="", max_positions=16).eval()
     torch.manual_seed(0)
@@ -62,7 +62,7 @@ def test_bad_thresholds_are_config_errors(bad):
 def test_prior_masses_are_the_models_own_outputs():
     from adfusion_edge.distill.evaluate.object_thresholds import prior_masses
 
-    pre = PreprocessConfig(image_size=64, max_tokens=16, mean=LITE_PREPROCESS.mean, std=LITE_PREPROCESS.std)
+    pre = LITE_SMALL
     torch.manual_seed(0)
     model = create_model("lite_student", pre, vision_weights="", max_positions=16).eval()
     g = torch.Generator().manual_seed(2)

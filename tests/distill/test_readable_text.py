@@ -8,18 +8,16 @@ import json
 import numpy as np
 import pytest
 import torch
+from model_fixtures import LITE_SMALL as SMALL
 from tokenizers import Tokenizer
 
 from adfusion_edge import readability
 from adfusion_edge.distill.evaluate.readability_gate import readable_at, rows_of_source, text_readability
 from adfusion_edge.distill.models import readable_text
-from adfusion_edge.distill.models.lite_student import LITE_PREPROCESS
 from adfusion_edge.distill.models.registry import create_model
 from adfusion_edge.errors import ConfigError, ManifestError
-from adfusion_edge.preprocess import PreprocessConfig
 from adfusion_edge.tokenizer import AdTokenizer, resolve_tokenizer
 
-SMALL = PreprocessConfig(image_size=64, max_tokens=16, mean=LITE_PREPROCESS.mean, std=LITE_PREPROCESS.std)
 BERT = resolve_tokenizer("bert-base-uncased")
 
 

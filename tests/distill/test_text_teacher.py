@@ -7,14 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from model_fixtures import LITE_SMALL as SMALL
 
-from adfusion_edge.distill.models.lite_student import LITE_PREPROCESS, LiteStudentConfig
+from adfusion_edge.distill.models.lite_student import LiteStudentConfig
 from adfusion_edge.distill.models.registry import create_model
 from adfusion_edge.distill.train.losses import LossWeights, compute_losses, text_distill_loss
 from adfusion_edge.errors import ConfigError
-from adfusion_edge.preprocess import PreprocessConfig
 
-SMALL = PreprocessConfig(image_size=64, max_tokens=16, mean=LITE_PREPROCESS.mean, std=LITE_PREPROCESS.std)
 TEXTS = ["Hot pizza 50% OFF. Order now", "Insurance you can trust", "Hot pizza 50% OFF. Order now"]
 
 

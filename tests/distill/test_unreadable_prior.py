@@ -8,16 +8,15 @@ import json
 import numpy as np
 import pytest
 import torch
+from model_fixtures import LITE_SMALL as SMALL
 
 from adfusion_edge.distill.evaluate.unreadable_prior import adopted, real_prior
 from adfusion_edge.distill.models import readable_text
-from adfusion_edge.distill.models.lite_student import LITE_PREPROCESS, LiteStudentConfig
+from adfusion_edge.distill.models.lite_student import LiteStudentConfig
 from adfusion_edge.distill.models.registry import create_model
 from adfusion_edge.errors import ConfigError, ManifestError
-from adfusion_edge.preprocess import PreprocessConfig
 from adfusion_edge.tokenizer import AdTokenizer, resolve_tokenizer
 
-SMALL = PreprocessConfig(image_size=64, max_tokens=16, mean=LITE_PREPROCESS.mean, std=LITE_PREPROCESS.std)
 PRIOR = (0.01, 0.04, 0.95)  # negative, neutral, positive
 TEXTS = ["Fresh pizza, 50% off this weekend", "Winterjacke für Damen und Herren", "Khuyến mãi cực lớn", "2012"]
 
