@@ -11,6 +11,8 @@
 #   -> the theme's text evidence scaled by how readable (English) the text is (distill/models/readable_text.py)
 #   -> where the text is unreadable, the sentiment moves to the real-ad label prior (distill/evaluate/unreadable_prior.py)
 #   -> a mention text layer of its own for the offer / CTA heads, on real text with offers and CTAs inserted (v3m2)
+#   -> sentiment as the ad's tone: Pitt feelings re-read as a tone, only the sentiment classifier retrained (v3s)
+#   -> the ImageNet theme prior reads each class with its WordNet definition (v3sg)
 #   -> INT8 ONNX bundle (per-head parity gate, batch-independent recipe preferred, raced against FP32), shipped
 #      only where it pays; else the FP32 bundle with its weights packed (int8 or float16 on disk, the
 #      smallest that passes the per-head gate; float32 in the session).
@@ -80,6 +82,35 @@ rc=0
 python3 -m adfusion_edge.distill.evaluate.mention_check --baseline "$MODEL" --candidate runs/student_real_v3m2c \
   --corpus runs/synth_v1 --test-rows runs/realtext_v1/pitt_test_strict.jsonl --report runs/student_real_v3m2c.json || rc=$?
 if [ "$rc" = 0 ]; then MODEL=runs/student_real_v3m2c; elif [ "$rc" != 3 ]; then exit "$rc"; fi
+# Sentiment as the ad's tone: the Pitt rows' sentiment re-read from the annotators' feelings as a tone
+# (distill/data/ad_tone.py), the unreadable-text sentiment prior re-measured on them (its own rule), then
+# only the sentiment classifier retrained and its temperature refit. It ships only if sentiment accuracy
+# and macro-F1 rise on the Pitt tone rows, AdSynth holds within 1 point and no other output moves
+# (distill/evaluate/tone_check.py; exit 3 otherwise: the model before this step ships).
+for split in train pitt_test; do
+  [ -f "runs/realtext_v1/${split}_tone.jsonl" ] || python3 -m adfusion_edge.distill.data.ad_tone \
+    --rows "runs/realtext_v1/${split}_strict.jsonl" --out "runs/realtext_v1/${split}_tone.jsonl"
+done
+rc=0
+python3 -m adfusion_edge.distill.evaluate.unreadable_prior --checkpoint "$MODEL" --corpus runs/synth_v1 \
+  --train-rows runs/realtext_v1/train_tone.jsonl --test-rows runs/realtext_v1/pitt_test_tone.jsonl \
+  --out runs/student_real_v3m2_tp --report runs/student_real_v3m2_tp.json || rc=$?
+if [ "$rc" = 0 ]; then
+  OMP_NUM_THREADS=1 adfusion-edge train --config configs/student_real_v3s.yaml --out runs/student_real_v3s
+  python3 -m adfusion_edge.distill.evaluate.calibrate --checkpoint runs/student_real_v3s --corpus runs/synth_v1 \
+    --rows runs/realtext_v1/pitt_test_tone.jsonl --out runs/student_real_v3sc --heads sentiment
+  python3 -m adfusion_edge.distill.evaluate.tone_check --baseline "$MODEL" --candidate runs/student_real_v3sc \
+    --corpus runs/synth_v1 --test-rows runs/realtext_v1/pitt_test_tone.jsonl --report runs/student_real_v3sc.json || rc=$?
+  if [ "$rc" = 0 ]; then MODEL=runs/student_real_v3sc; elif [ "$rc" != 3 ]; then exit "$rc"; fi
+elif [ "$rc" != 3 ]; then exit "$rc"; fi
+# The picture's theme evidence reads each ImageNet class with its WordNet definition, not only its names
+# ("butcher shop" is food, not fashion; distill/models/imagenet_glosses.py). It ships only if the prior
+# agrees more with the object classes' plain themes, AdSynth and Pitt theme hold and nothing else moves
+# (distill/evaluate/theme_prior_check.py).
+rc=0
+python3 -m adfusion_edge.distill.evaluate.theme_prior_check --checkpoint "$MODEL" --corpus runs/synth_v1 \
+  --test-rows runs/realtext_v1/pitt_test.jsonl --out runs/student_real_v3sg --report runs/student_real_v3sg.json || rc=$?
+if [ "$rc" = 0 ]; then MODEL=runs/student_real_v3sg; elif [ "$rc" != 3 ]; then exit "$rc"; fi
 rm -rf runs/bundle_v3_int8 adfusion_edge/models/default
 adfusion-edge export --model "$MODEL" --format onnx --int8 --calib runs/synth_v1 \
   --calib-limit 256 --ctr-thresholds adsynth --out runs/bundle_v3_int8 || true

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from adfusion_edge.distill.data.ad_tone import TONE
 from adfusion_edge.distill.data.manifest import write_manifest
 from adfusion_edge.distill.data.records import AdRecord
 from adfusion_edge.errors import ManifestError
@@ -123,17 +124,14 @@ TOPIC_TO_THEME: dict[int, str | None] = {
     36: None, 37: "politics", 38: None,
 }
 
-# Pitt sentiment id -> (our sentiment, our emotion); either may be None (masked) independently.
+# Pitt sentiment id -> our emotion (None: masked). The feelings with a plain emotion.
+_EMOTION: dict[int, str] = {1: "excitement", 2: "fear", 3: "fear", 5: "surprise", 6: "joy", 7: "anger", 8: "calm",
+                            9: "joy", 10: "trust", 14: "excitement", 23: "joy", 25: "trust", 28: "sadness"}
+# Pitt sentiment id -> (our sentiment, our emotion); either may be None (masked) independently. The
+# sentiment is the ad's tone (ad_tone.TONE): feelings that describe the product or the persuasion
+# ("eager", "fashionable", "creative") are neutral, not positive.
 SENTIMENT_TO_OURS: dict[int, tuple[str | None, str | None]] = {
-    1: ("positive", "excitement"), 2: ("negative", "fear"), 3: ("negative", "fear"), 4: ("neutral", None),
-    5: ("positive", "surprise"), 6: ("positive", "joy"), 7: ("negative", "anger"), 8: ("positive", "calm"),
-    9: ("positive", "joy"), 10: ("positive", "trust"), 11: ("neutral", None), 12: ("positive", None),
-    13: ("negative", None), 14: ("positive", "excitement"), 15: ("positive", None), 16: (None, None),
-    17: (None, None), 18: ("positive", None), 19: (None, None), 20: ("positive", None),
-    21: ("positive", None), 22: ("negative", None), 23: ("positive", "joy"), 24: (None, None),
-    25: ("positive", "trust"), 26: ("negative", None), 27: ("positive", None), 28: ("negative", "sadness"),
-    29: (None, None), 30: ("positive", None),
-}
+    i: (TONE[name], _EMOTION.get(i)) for i, (name, _) in PITT_SENTIMENTS.items()}
 
 OTHER = "other"
 

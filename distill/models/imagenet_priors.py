@@ -23,15 +23,17 @@ class ImageNetPriors(nn.Module):
         tau: Theme-prior temperature (``theme_matrix``).
         drop_medium: Drop the medium classes (web site, book jacket, ...) and renormalise first.
         with_person: Person column = mass of the person-implying classes.
+        theme_source: What the theme prior embedded each class as (``imagenet_themes.class_texts``).
     """
 
-    def __init__(self, tau: float = DEFAULT_TAU, drop_medium: bool = True, with_person: bool = True):
+    def __init__(self, tau: float = DEFAULT_TAU, drop_medium: bool = True, with_person: bool = True,
+                 theme_source: str = "lemmas"):
         super().__init__()
         m = torch.from_numpy(object_matrix().copy())
         if with_person:
             m[:, schema.head("objects").index("person")] = torch.from_numpy(person_vector())
         self.register_buffer("objects_matrix", m, persistent=False)
-        self.register_buffer("theme_matrix", torch.from_numpy(theme_matrix(tau)), persistent=False)
+        self.register_buffer("theme_matrix", torch.from_numpy(theme_matrix(tau, theme_source)), persistent=False)
         mask = content_mask() if drop_medium else np.ones_like(content_mask())
         self.register_buffer("mask", torch.from_numpy(mask), persistent=False)
 

@@ -23,6 +23,9 @@ from adfusion_edge import schema
 from adfusion_edge.distill.models.imagenet_classes import imagenet_lemmas
 
 SIMILARITY_FILE = Path(__file__).resolve().parent / "imagenet" / "imagenet_theme_similarity.npy"
+# What each class is embedded as: its lemmas (the first prior), or "lemmas: WordNet gloss" (imagenet_glosses.py).
+SIMILARITY_FILES = {"lemmas": SIMILARITY_FILE,
+                    "glosses": SIMILARITY_FILE.with_name("imagenet_theme_similarity_glosses.npy")}
 
 THEME_DESCRIPTIONS: dict[str, str] = {
     "food": "food and drink: meals, snacks, restaurants, fast food, coffee, groceries",
@@ -52,36 +55,59 @@ def embed_sentences(texts: list[str]) -> np.ndarray:
     return minilm_encoder()(texts).astype(np.float32)
 
 
-def compute_theme_similarity(classes: list[int] | None = None) -> np.ndarray:
-    """Cosine similarity (n_classes, n_themes) of ImageNet class lemmas to the theme descriptions.
+def class_texts(source: str = "lemmas") -> list[str]:
+    """What each ImageNet class is embedded as: ``"lemma, lemma"`` or ``"lemma, lemma: gloss"``.
+
+    Raises:
+        ValueError: An unknown ``source``.
+    """
+    if source not in SIMILARITY_FILES:
+        raise ValueError(f"theme prior source {source!r}: expected one of {sorted(SIMILARITY_FILES)}")
+    names = [", ".join(lemmas) for lemmas in imagenet_lemmas()]
+    if source == "lemmas":
+        return names
+    from adfusion_edge.distill.models.imagenet_glosses import imagenet_glosses
+
+    return [f"{n}: {g}" for n, g in zip(names, imagenet_glosses(), strict=True)]
+
+
+def compute_theme_similarity(classes: list[int] | None = None, source: str = "lemmas") -> np.ndarray:
+    """Cosine similarity (n_classes, n_themes) of ImageNet classes to the theme descriptions.
 
     Args:
         classes: Class indices to compute (None = all 1000, what the stored file holds).
+        source: What a class is embedded as (``class_texts``).
     """
     themes = schema.head("theme").labels
-    lemmas = imagenet_lemmas()
-    classes = embed_sentences([", ".join(lemmas[i]) for i in (classes if classes is not None else range(len(lemmas)))])
+    texts = class_texts(source)
+    classes = embed_sentences([texts[i] for i in (classes if classes is not None else range(len(texts)))])
     desc = embed_sentences([THEME_DESCRIPTIONS[t] for t in themes])
     return (classes @ desc.T).astype(np.float32)
 
 
-@lru_cache(maxsize=1)
-def theme_similarity() -> np.ndarray:
+@lru_cache(maxsize=2)
+def theme_similarity(source: str = "lemmas") -> np.ndarray:
     """The stored S (1000, n_themes); rebuild with ``python -m adfusion_edge.distill.models.imagenet_themes``."""
-    s = np.load(SIMILARITY_FILE)
+    if source not in SIMILARITY_FILES:
+        raise ValueError(f"theme prior source {source!r}: expected one of {sorted(SIMILARITY_FILES)}")
+    path = SIMILARITY_FILES[source]
+    s = np.load(path)
     if s.shape != (1000, schema.head("theme").num_labels):
-        raise ValueError(f"{SIMILARITY_FILE}: shape {s.shape} does not fit the schema's themes")
+        raise ValueError(f"{path}: shape {s.shape} does not fit the schema's themes")
     return s
 
 
-def theme_matrix(tau: float = DEFAULT_TAU) -> np.ndarray:
+def theme_matrix(tau: float = DEFAULT_TAU, source: str = "lemmas") -> np.ndarray:
     """Constant prior T (1000, n_themes) = row-wise softmax(S / tau); rows sum to 1."""
-    z = theme_similarity() / tau
+    z = theme_similarity(source) / tau
     z = np.exp(z - z.max(1, keepdims=True))
     return (z / z.sum(1, keepdims=True)).astype(np.float32)
 
 
 if __name__ == "__main__":
-    SIMILARITY_FILE.parent.mkdir(parents=True, exist_ok=True)
-    np.save(SIMILARITY_FILE, compute_theme_similarity())
-    print(f"wrote {SIMILARITY_FILE}")
+    import sys
+
+    # python -m adfusion_edge.distill.models.imagenet_themes [lemmas] [glosses]: rewrite those stored files
+    for name in sys.argv[1:] or list(SIMILARITY_FILES):
+        np.save(SIMILARITY_FILES[name], compute_theme_similarity(source=name))
+        print(f"wrote {SIMILARITY_FILES[name]}")

