@@ -38,6 +38,7 @@ from adfusion_edge.distill.evaluate.json_report import emit
 from adfusion_edge.distill.evaluate.object_thresholds import _loader
 from adfusion_edge.distill.evaluate.tone_check import others_identical
 from adfusion_edge.distill.models.imagenet_objects import OBJECT_CLASSES, _resolve
+from adfusion_edge.errors import ConfigError
 
 ADSYNTH_TOLERANCE = 0.01
 PITT_TOLERANCE = 0.005
@@ -100,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     ckpt = find_checkpoint(a.checkpoint)
     model, tok = load_model(ckpt), str(ckpt / TOKENIZER)
+    if model.config.theme_prior_text != "lemmas":
+        raise ConfigError(f"{ckpt}: its theme prior already reads {model.config.theme_prior_text!r}; "
+                          "check from a checkpoint with the lemma prior")
     out = write_calibrated(ckpt, Path(a.out), dict(model.config.temperatures), theme_prior_text="glosses")
     figures, collected = {}, {}
     for role, m in (("before", model), ("after", load_model(out))):

@@ -100,3 +100,14 @@ def test_object_class_agreement_and_the_rule():
     assert not decide(before, {**ok, "pitt_theme": 0.719}, [])["pitt_theme_holds"]
     assert not decide(before, {**ok, "objects": {"agreement": 0.7}}, [])["object_class_agreement_rises"]
     assert not decide(before, ok, ["pitt:cta"])["other_outputs_identical"]
+
+
+def test_the_check_refuses_a_checkpoint_that_already_reads_glosses(tmp_path):
+    from adfusion_edge.distill.evaluate.theme_prior_check import main
+    from adfusion_edge.distill.models.checkpoint import save_model
+
+    model = create_model("lite_student", SMALL, vision_weights="", max_positions=16, theme_prior_text="glosses")
+    ckpt = save_model(model, tmp_path / "ckpt", {})
+    with pytest.raises(ConfigError, match="already reads 'glosses'"):
+        main(["--checkpoint", str(ckpt), "--corpus", str(tmp_path / "none"), "--test-rows", str(tmp_path / "r.jsonl"),
+              "--out", str(tmp_path / "out")])
