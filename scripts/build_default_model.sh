@@ -16,7 +16,7 @@
 #   -> INT8 ONNX bundle (per-head parity gate, batch-independent recipe preferred, raced against FP32), shipped
 #      only where it pays; else the FP32 bundle with its weights packed (int8 or float16 on disk, the
 #      smallest that passes the per-head gate; float32 in the session).
-# Every step resumes or is skipped where its output exists. About 35-55 minutes on 2 CPU cores plus about 5 for the INT8 attempt (the MiniLM
+# Every step resumes or is skipped where its output exists. About 75 minutes on 2 CPU cores (34 up to v3ts, 15 for v3m2, 22 for v3s and v3sg) plus about 2-5 for the INT8 attempt (the MiniLM
 # teacher embeds every distinct training text once); set RUNS to keep runs elsewhere.
 # Figures: reports/real_ads/STUDENT_V3.md (and STUDENT_V2.md for the builds before). The AdSynth-only teacher -> distil ->
 # prune chain (configs/teacher_cpu.yaml, student_cpu.yaml) still works and is documented in the README.
