@@ -38,10 +38,9 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from tqdm import tqdm
-
-from adfusion_edge.distill.data.manifest import read_manifest, write_manifest
+from adfusion_edge.distill.data.manifest import rewrite_text_manifest
 from adfusion_edge.distill.data.realtext import DEFAULT_SRC, OCR, SLOGANS
+from adfusion_edge.distill.data.records import AdRecord
 from adfusion_edge.errors import ConfigError, ManifestError
 
 POSITIVE = ("amused", "amazed", "cheerful", "loving", "inspired", "grateful", "proud", "confident", "calm")
@@ -112,12 +111,10 @@ def relabel(rows: Path, out: Path, src: Path = DEFAULT_SRC) -> Counter:
         ConfigError: ``out`` is ``rows``, or a source file is missing.
         ManifestError: A malformed line, or a Pitt row whose ad is not in its source file (line named).
     """
-    if out.resolve() == rows.resolve():
-        raise ConfigError(f"--out {out} is the input manifest; write the tone rows to another file")
     feelings = feelings_by_ad(Path(src))
     counts: Counter = Counter()
-    kept = []
-    for line_no, rec in enumerate(tqdm(read_manifest(rows, text_only=True), desc="ad tone", unit="row"), 1):
+
+    def retone(line_no: int, rec: AdRecord) -> None:
         counts["rows"] += 1
         before = rec.labels.get("sentiment")
         source = (rec.meta or {}).get("source")
@@ -136,8 +133,8 @@ def relabel(rows: Path, out: Path, src: Path = DEFAULT_SRC) -> Counter:
         counts[f"before_{before or 'unlabelled'}"] += 1
         counts[f"after_{after or 'unlabelled'}"] += 1
         counts["changed"] += before != after
-        kept.append(rec)
-    write_manifest(out, kept, text_only=True)
+
+    rewrite_text_manifest(rows, out, retone, "tone")
     return counts
 
 

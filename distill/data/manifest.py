@@ -37,9 +37,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
+from tqdm import tqdm
+
 from adfusion_edge import schema
 from adfusion_edge.distill.data.records import AdRecord, LabelValue
-from adfusion_edge.errors import ManifestError, UnknownHeadError, UnknownLabelError
+from adfusion_edge.errors import ConfigError, ManifestError, UnknownHeadError, UnknownLabelError
 
 KEYS = ("image", "text", "id", "labels", "monetary_span", "monetary_text", "ctr_value", "meta")
 
@@ -161,6 +163,12 @@ def read_manifest(path: str | os.PathLike, text_only: bool = False) -> Iterator[
         ManifestError: bad JSON / UTF-8, wrong structure or types, duplicate id (file:line).
         UnknownLabelError: unknown label; the message ends with ``(at FILE:LINE)``.
     """
+    for _, rec in read_manifest_lines(path, text_only):
+        yield rec
+
+
+def read_manifest_lines(path: str | os.PathLike, text_only: bool = False) -> Iterator[tuple[int, AdRecord]]:
+    """As :func:`read_manifest`, each record with its line number in the file (blank lines count)."""
     manifest = Path(path)
     if not manifest.is_file():
         raise FileNotFoundError(f"manifest not found: {manifest}")
@@ -181,7 +189,7 @@ def read_manifest(path: str | os.PathLike, text_only: bool = False) -> Iterator[
             if rec.id in seen:
                 raise ManifestError(str(manifest), line_no, f"duplicate id {rec.id!r} (first on line {seen[rec.id]})")
             seen[rec.id] = line_no
-            yield rec
+            yield line_no, rec
 
 
 def _image_ref(image_path: str, manifest_dir: Path) -> str:
@@ -257,3 +265,22 @@ def write_manifest(path: str | os.PathLike, records: Iterable[AdRecord], images_
             n += 1
     os.replace(tmp, out)
     return n
+
+
+def rewrite_text_manifest(rows: str | os.PathLike, out: str | os.PathLike, edit: Callable[[int, AdRecord], None],
+                          what: str) -> None:
+    """Write the text-only manifest ``rows`` to ``out``, each record passed first to ``edit(line_no, record)``,
+    which changes it in place (a relabelling pass: nothing is dropped or reordered).
+
+    Raises:
+        ConfigError: ``out`` is ``rows`` (the input would be overwritten while read).
+        ManifestError: A malformed line (file and line named), or whatever ``edit`` raises.
+    """
+    rows, out = Path(rows), Path(out)
+    if out.resolve() == rows.resolve():
+        raise ConfigError(f"--out {out} is the input manifest; write the {what} rows to another file")
+    kept = []
+    for line_no, rec in tqdm(read_manifest_lines(rows, text_only=True), desc=f"{what} rows", unit="row"):
+        edit(line_no, rec)
+        kept.append(rec)
+    write_manifest(out, kept, text_only=True)

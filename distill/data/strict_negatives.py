@@ -38,10 +38,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from tqdm import tqdm
-
-from adfusion_edge.distill.data.manifest import read_manifest, write_manifest
-from adfusion_edge.errors import ConfigError
+from adfusion_edge.distill.data.manifest import rewrite_text_manifest
+from adfusion_edge.distill.data.records import AdRecord
 
 _NUM = r"(?:\d+|one|two|three|four)"
 MAYBE_OFFER_RE = re.compile(
@@ -70,19 +68,17 @@ def strict(rows: Path, out: Path) -> Counter:
         ConfigError: ``out`` is ``rows`` (the input would be overwritten while read).
         ManifestError: A malformed line (file and line named, by read_manifest).
     """
-    if out.resolve() == rows.resolve():
-        raise ConfigError(f"--out {out} is the input manifest; write the strict rows to another file")
     counts: Counter = Counter()
-    kept = []
-    for rec in tqdm(read_manifest(rows, text_only=True), desc="strict negatives", unit="row"):
+
+    def drop_doubtful(_line_no: int, rec: AdRecord) -> None:
         counts["rows"] += 1
         for h in HEADS:
             counts[f"{h}_none"] += rec.labels.get(h) == "none"
         for h in unlabelled_heads(rec.text, rec.labels):
             del rec.labels[h]
             counts[f"{h}_dropped"] += 1
-        kept.append(rec)
-    write_manifest(out, kept, text_only=True)
+
+    rewrite_text_manifest(rows, out, drop_doubtful, "strict")
     return counts
 
 

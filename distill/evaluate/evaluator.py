@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from adfusion_edge import io_contract, schema
-from adfusion_edge.distill.evaluate.metrics import compute_metrics, span_texts
+from adfusion_edge.distill.evaluate.metrics import classification_metrics, compute_metrics, span_texts
 from adfusion_edge.preprocess import PreprocessConfig
 
 TEXT_KEYS, OFFSET_KEYS, SPECIAL_KEYS, ID_KEYS = ("text", "texts"), ("offsets",), ("special",), ("id", "ids")
@@ -235,6 +235,26 @@ def labelled(c: Collected, head: str) -> tuple[np.ndarray, np.ndarray]:
     """(logits float64, labels int64) of the samples that label ``head``."""
     m = c.targets[f"m/{head}"].astype(bool)
     return c.outputs[head][m].astype(np.float64), c.targets[f"y/{head}"][m].astype(np.int64)
+
+
+def head_figures(c: Collected, head: str) -> dict[str, Any]:
+    """Accuracy, macro-F1 and the share of each answer of single-label ``head`` over its labelled samples."""
+    z, y = labelled(c, head)
+    pred = z.argmax(1)
+    labels = schema.head(head).labels
+    m = classification_metrics(pred, y, len(labels))
+    return {"rows": int(len(y)), "accuracy": round(float((pred == y).mean()), 4),
+            "macro_f1": round(float(m["macro_f1"]), 4),
+            "answered": {lab: round(float((pred == k).mean()), 4) for k, lab in enumerate(labels)},
+            "labelled": {lab: round(float((y == k).mean()), 4) for k, lab in enumerate(labels)}}
+
+
+def others_identical(a: Collected, b: Collected, head: str) -> list[str]:
+    """The outputs other than ``head`` (and the aux outputs) that differ between ``a`` and ``b``: what a
+    step that may move only ``head`` must leave empty."""
+    keys = sorted(k for k in set(a.outputs) | set(b.outputs) if k != head and not k.startswith("aux/"))
+    return [k for k in keys if k not in a.outputs or k not in b.outputs
+            or not np.array_equal(a.outputs[k], b.outputs[k])]
 
 
 def evaluate_checkpoint(checkpoint: str | os.PathLike, corpus: str | os.PathLike, split: str,

@@ -38,7 +38,7 @@ import torch
 from adfusion_edge import schema
 from adfusion_edge.distill.evaluate.evaluator import Collected, collect, labelled, text_rows_loader
 from adfusion_edge.distill.evaluate.json_report import emit
-from adfusion_edge.distill.evaluate.object_thresholds import _loader
+from adfusion_edge.distill.evaluate.readability_gate import adsynth_theme
 from adfusion_edge.errors import ConfigError
 
 HEAD = "theme"
@@ -151,10 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     out = with_offsets(ckpt, Path(a.out), offsets)
     fitted = load_model(out)
     before, after = (scores(*theme_logits(m, a.test_rows, tok)) for m in (model, fitted))
-    synth = {}
-    for name, m in (("before", model), ("after", fitted)):
-        zs, ys = labelled(collect(m, _loader(m, a.corpus, "test", tok)), HEAD)
-        synth[name] = round(float((zs.argmax(1) == ys).mean()), 4)
+    synth = {name: round(adsynth_theme(m, a.corpus, tok), 4) for name, m in (("before", model), ("after", fitted))}
     parts = adopted(before, after, synth)
     adopt = all(parts.values())
     labels = schema.head(HEAD).labels

@@ -33,10 +33,9 @@ from typing import Any
 import numpy as np
 
 from adfusion_edge import schema
-from adfusion_edge.distill.evaluate.evaluator import Collected, collect, labelled, text_rows_loader
+from adfusion_edge.distill.evaluate.evaluator import collect, head_figures, others_identical, text_rows_loader
 from adfusion_edge.distill.evaluate.json_report import emit
 from adfusion_edge.distill.evaluate.object_thresholds import _loader
-from adfusion_edge.distill.evaluate.tone_check import others_identical
 from adfusion_edge.distill.models.imagenet_objects import OBJECT_CLASSES, _resolve
 from adfusion_edge.errors import ConfigError
 
@@ -75,11 +74,6 @@ def object_class_agreement(matrix: np.ndarray) -> dict[str, Any]:
             "by_theme": {t: f"{sum(rs)}/{len(rs)}" for t, rs in sorted(right.items())}}
 
 
-def theme_accuracy(c: Collected) -> float:
-    z, y = labelled(c, HEAD)
-    return round(float((z.argmax(1) == y).mean()), 4)
-
-
 def decide(before: dict[str, Any], after: dict[str, Any], moved: list[str]) -> dict[str, bool]:
     """The module docstring's rule, part by part."""
     return {"object_class_agreement_rises": after["objects"]["agreement"] > before["objects"]["agreement"],
@@ -112,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         collected[role] = (pitt, synth)
         figures[role] = {"theme_prior_text": m.config.theme_prior_text,
                          "objects": object_class_agreement(m.priors.theme_matrix.numpy()),
-                         "pitt_theme": theme_accuracy(pitt), "adsynth_theme": theme_accuracy(synth)}
+                         "pitt_theme": head_figures(pitt, HEAD)["accuracy"],
+                         "adsynth_theme": head_figures(synth, HEAD)["accuracy"]}
     moved = sorted({f"{where}:{k}" for i, where in enumerate(("pitt", "adsynth"))
                     for k in others_identical(collected["before"][i], collected["after"][i], HEAD)})
     parts = decide(figures["before"], figures["after"], moved)

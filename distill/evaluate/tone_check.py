@@ -28,35 +28,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from adfusion_edge import schema
-from adfusion_edge.distill.evaluate.evaluator import Collected, collect, labelled, text_rows_loader
+from adfusion_edge.distill.evaluate.evaluator import collect, head_figures, others_identical, text_rows_loader
 from adfusion_edge.distill.evaluate.json_report import emit
-from adfusion_edge.distill.evaluate.metrics import classification_metrics
 from adfusion_edge.distill.evaluate.object_thresholds import _loader
 
 TOLERANCE = 0.01
 HEAD = "sentiment"
-
-
-def head_figures(c: Collected, head: str = HEAD) -> dict[str, Any]:
-    """Accuracy, macro-F1 and the share of each answer of ``head`` over its labelled samples."""
-    z, y = labelled(c, head)
-    pred = z.argmax(1)
-    labels = schema.head(head).labels
-    m = classification_metrics(pred, y, len(labels))
-    return {"rows": int(len(y)), "accuracy": round(float((pred == y).mean()), 4),
-            "macro_f1": round(float(m["macro_f1"]), 4),
-            "answered": {lab: round(float((pred == k).mean()), 4) for k, lab in enumerate(labels)},
-            "labelled": {lab: round(float((y == k).mean()), 4) for k, lab in enumerate(labels)}}
-
-
-def others_identical(a: Collected, b: Collected, head: str = HEAD) -> list[str]:
-    """The outputs other than ``head`` (and its aux outputs) that differ between ``a`` and ``b``."""
-    keys = sorted(k for k in set(a.outputs) | set(b.outputs) if k != head and not k.startswith("aux/"))
-    return [k for k in keys if k not in a.outputs or k not in b.outputs
-            or not np.array_equal(a.outputs[k], b.outputs[k])]
 
 
 def decide(base: dict[str, Any], cand: dict[str, Any], moved: list[str], tolerance: float = TOLERANCE) -> dict[str, bool]:
@@ -86,9 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         pitt = collect(model, text_rows_loader(a.test_rows, tok, model.preprocess))
         synth = collect(model, _loader(model, a.corpus, "test", tok))
         collected[role] = (pitt, synth)
-        figures[role] = {"checkpoint": str(ckpt), "pitt": head_figures(pitt), "adsynth": head_figures(synth)}
+        figures[role] = {"checkpoint": str(ckpt), "pitt": head_figures(pitt, HEAD),
+                         "adsynth": head_figures(synth, HEAD)}
     moved = sorted({f"{where}:{k}" for i, where in enumerate(("pitt", "adsynth"))
-                    for k in others_identical(collected["baseline"][i], collected["candidate"][i])})
+                    for k in others_identical(collected["baseline"][i], collected["candidate"][i], HEAD)})
     parts = decide(figures["baseline"], figures["candidate"], moved)
     adopt = all(parts.values())
     emit({**figures, "moved_outputs": moved, "tolerance": TOLERANCE, "rule": parts, "adopt": adopt}, a.report)

@@ -37,9 +37,8 @@ import torch
 
 from adfusion_edge import schema
 from adfusion_edge.distill.data.manifest import read_manifest
-from adfusion_edge.distill.evaluate.evaluator import collect, labelled, text_rows_loader
+from adfusion_edge.distill.evaluate.evaluator import collect, head_figures, labelled, text_rows_loader
 from adfusion_edge.distill.evaluate.json_report import emit
-from adfusion_edge.distill.evaluate.metrics import classification_metrics
 from adfusion_edge.distill.evaluate.object_thresholds import _loader
 from adfusion_edge.distill.evaluate.readability_gate import (
     OCR_SOURCE,
@@ -79,11 +78,9 @@ def head_scores(model: torch.nn.Module, loader: Any, head: str = HEAD) -> dict[s
     """{"right": per labelled row, "accuracy", "macro_f1", "texts"} of ``head`` on ``loader``'s rows."""
     c = collect(model, loader)
     z, y = labelled(c, head)
-    pred = z.argmax(1)
-    m = classification_metrics(pred, y, len(schema.head(head).labels))
+    f = head_figures(c, head)
     keep = c.targets[f"m/{head}"].astype(bool)
-    return {"right": pred == y, "accuracy": round(float((pred == y).mean()), 4),
-            "macro_f1": round(float(m["macro_f1"]), 4),
+    return {"right": z.argmax(1) == y, "accuracy": f["accuracy"], "macro_f1": f["macro_f1"],
             "texts": [t for t, k in zip(c.texts, keep, strict=True) if k] if c.texts else []}
 
 

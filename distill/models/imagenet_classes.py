@@ -9,20 +9,34 @@ CLASSES_FILE = Path(__file__).parent / "imagenet" / "imagenet1k_classes.tsv"
 NUM_CLASSES = 1000
 
 
+def read_class_table(path: Path) -> list[tuple[str, str]]:
+    """(synset id, value) per class of a ``index<TAB>synset<TAB>value`` file, in index order.
+
+    Raises:
+        ValueError: A class out of order, or not exactly :data:`NUM_CLASSES` of them.
+    """
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        index, synset, value = line.split("\t")
+        if int(index) != len(rows):
+            raise ValueError(f"{path}: class {index} out of order")
+        rows.append((synset, value))
+    if len(rows) != NUM_CLASSES:
+        raise ValueError(f"{path}: {len(rows)} classes, expected {NUM_CLASSES}")
+    return rows
+
+
 @lru_cache(maxsize=1)
 def imagenet_lemmas() -> tuple[tuple[str, ...], ...]:
     """Per class index, its WordNet lemmas (``("cellular telephone", "cellular phone", ...)``)."""
-    rows = []
-    for line in CLASSES_FILE.read_text(encoding="utf-8").splitlines():
-        if not line or line.startswith("#"):
-            continue
-        index, _synset, lemmas = line.split("\t")
-        if int(index) != len(rows):
-            raise ValueError(f"{CLASSES_FILE}: class {index} out of order")
-        rows.append(tuple(x.strip() for x in lemmas.split(",")))
-    if len(rows) != NUM_CLASSES:
-        raise ValueError(f"{CLASSES_FILE}: {len(rows)} classes, expected {NUM_CLASSES}")
-    return tuple(rows)
+    return tuple(tuple(x.strip() for x in lemmas.split(",")) for _, lemmas in read_class_table(CLASSES_FILE))
+
+
+def imagenet_synsets() -> list[str]:
+    """Per class index, its WordNet synset id (``"n02992529"``)."""
+    return [synset for synset, _ in read_class_table(CLASSES_FILE)]
 
 
 def imagenet_names() -> list[str]:

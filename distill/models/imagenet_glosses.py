@@ -19,19 +19,11 @@ import argparse
 from functools import lru_cache
 from pathlib import Path
 
-from adfusion_edge.distill.models.imagenet_classes import CLASSES_FILE, NUM_CLASSES
+from adfusion_edge.distill.models.imagenet_classes import CLASSES_FILE, imagenet_synsets, read_class_table
 
 GLOSSES_FILE = CLASSES_FILE.with_name("imagenet1k_glosses.tsv")
 HEADER = ("# index\twordnet_synset\tgloss (WordNet 3.0 definition, without its quoted examples). "
           "Source and licence: README.md beside this file")
-
-
-def _synsets() -> list[str]:
-    out = []
-    for line in CLASSES_FILE.read_text(encoding="utf-8").splitlines():
-        if line and not line.startswith("#"):
-            out.append(line.split("\t")[1])
-    return out
 
 
 def definition(data_line: str) -> str:
@@ -52,7 +44,8 @@ def read_glosses(wordnet_dir: Path) -> list[tuple[str, str]]:
     data = Path(wordnet_dir) / "data.noun"
     if not data.is_file():
         raise FileNotFoundError(f"{data}: missing (apt-get install wordnet-base)")
-    wanted = {s[1:]: s for s in _synsets()}
+    synsets = imagenet_synsets()
+    wanted = {s[1:]: s for s in synsets}
     found: dict[str, str] = {}
     with data.open("rb") as f:
         for raw in f:
@@ -64,23 +57,13 @@ def read_glosses(wordnet_dir: Path) -> list[tuple[str, str]]:
     missing = [s for s in wanted.values() if s not in found]
     if missing:
         raise ValueError(f"{data}: {len(missing)} ImageNet synsets not found (e.g. {missing[:3]}); WordNet 3.0 needed")
-    return [(s, found[s]) for s in _synsets()]
+    return [(s, found[s]) for s in synsets]
 
 
 @lru_cache(maxsize=1)
 def imagenet_glosses() -> tuple[str, ...]:
     """Per class index, its WordNet definition."""
-    rows = []
-    for line in GLOSSES_FILE.read_text(encoding="utf-8").splitlines():
-        if not line or line.startswith("#"):
-            continue
-        index, _synset, gloss = line.split("\t")
-        if int(index) != len(rows):
-            raise ValueError(f"{GLOSSES_FILE}: class {index} out of order")
-        rows.append(gloss)
-    if len(rows) != NUM_CLASSES:
-        raise ValueError(f"{GLOSSES_FILE}: {len(rows)} classes, expected {NUM_CLASSES}")
-    return tuple(rows)
+    return tuple(gloss for _, gloss in read_class_table(GLOSSES_FILE))
 
 
 def main(argv: list[str] | None = None) -> int:

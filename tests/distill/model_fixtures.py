@@ -169,3 +169,14 @@ def lite_inputs(batch: int = 4, size: int = 64, tokens: int = 16, seed: int = 0)
     mask = torch.ones(batch, tokens, dtype=torch.long)
     mask[:, tokens - 3:] = 0
     return image, ids * mask, mask
+
+
+def lite_text_inputs(texts: list[str], size: int = 64, tokens: int = 16) -> tuple[torch.Tensor, ...]:
+    """(image uint8 NHWC, input_ids, attention_mask) for a lite_student: ``texts`` tokenized with the
+    bert-base-uncased tokenizer, random pixels (seed 0)."""
+    from adfusion_edge.tokenizer import AdTokenizer, resolve_tokenizer
+
+    batch = AdTokenizer(resolve_tokenizer("bert-base-uncased"), tokens).encode(texts)
+    image = torch.randint(0, 256, (len(texts), size, size, 3), dtype=torch.uint8,
+                          generator=torch.Generator().manual_seed(0))
+    return image, torch.from_numpy(batch.input_ids), torch.from_numpy(batch.attention_mask)

@@ -12,8 +12,8 @@ from adfusion_edge.distill.data.ad_tone import TONE, main, relabel, tone_of
 from adfusion_edge.distill.data.manifest import read_manifest
 from adfusion_edge.distill.data.pitt import PITT_SENTIMENTS
 from adfusion_edge.distill.data.realtext import DEFAULT_SRC, OCR, SLOGANS
-from adfusion_edge.distill.evaluate.evaluator import Collected
-from adfusion_edge.distill.evaluate.tone_check import decide, head_figures, others_identical
+from adfusion_edge.distill.evaluate.evaluator import Collected, head_figures, others_identical
+from adfusion_edge.distill.evaluate.tone_check import decide
 from adfusion_edge.errors import ConfigError, ManifestError
 
 
@@ -100,13 +100,13 @@ def _collected(sentiment_logits, labels, theme=None):
 def test_head_figures_and_the_rule():
     neg, neu, pos = np.eye(3)
     c = _collected([pos, neu, neu, neg], [1, 1, 2, 0])
-    f = head_figures(c)
+    f = head_figures(c, "sentiment")
     assert f["rows"] == 4 and f["accuracy"] == 0.5
     assert f["answered"] == {"negative": 0.25, "neutral": 0.5, "positive": 0.25}
-    moved = others_identical(c, _collected([pos, pos, pos, pos], [1, 1, 2, 0]))
+    moved = others_identical(c, _collected([pos, pos, pos, pos], [1, 1, 2, 0]), "sentiment")
     assert moved == []  # sentiment itself may move
     other = _collected([pos, neu, neu, neg], [1, 1, 2, 0], theme=np.ones((4, len(schema.head("theme").labels)), np.float32))
-    assert others_identical(c, other) == ["theme"]
+    assert others_identical(c, other, "sentiment") == ["theme"]
 
     def figs(pitt_acc, pitt_f1, synth_acc, synth_f1):
         return {"pitt": {"accuracy": pitt_acc, "macro_f1": pitt_f1}, "adsynth": {"accuracy": synth_acc, "macro_f1": synth_f1}}
@@ -115,3 +115,13 @@ def test_head_figures_and_the_rule():
     assert [k for k, ok in decide(base, figs(0.6, 0.04, 0.997, 0.997), []).items() if not ok] == ["pitt_macro_f1_rises"]
     assert [k for k, ok in decide(base, figs(0.6, 0.4, 0.98, 0.997), []).items() if not ok] == ["adsynth_accuracy_holds"]
     assert not decide(base, figs(0.6, 0.4, 0.997, 0.997), ["adsynth:theme"])["other_outputs_identical"]
+
+
+def test_the_line_named_is_the_line_in_the_file_blank_lines_included(tmp_path):
+    src = _src(tmp_path)
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(json.dumps({"id": "a", "text": "t", "labels": {}, "meta": {"source": "facebook"}}) + "\n\n"
+                    + json.dumps({"id": "x", "text": "t", "labels": {}, "meta": {"source": "pitt_slogans", "ad_id": "2/z.png"}})
+                    + "\n")
+    with pytest.raises(ManifestError, match=r"rows.jsonl:3: row x"):
+        relabel(rows, tmp_path / "o.jsonl", src)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from model_fixtures import LITE_SMALL as SMALL
+from model_fixtures import lite_text_inputs
 
 from adfusion_edge import schema
 from adfusion_edge.distill.evaluate.theme_bias import adopted, balanced_accuracy, fit_offsets, scores
@@ -13,7 +14,6 @@ from adfusion_edge.distill.models import readable_text
 from adfusion_edge.distill.models.lite_student import LiteStudentConfig
 from adfusion_edge.distill.models.registry import create_model
 from adfusion_edge.errors import ConfigError
-from adfusion_edge.tokenizer import AdTokenizer, resolve_tokenizer
 
 K = len(schema.head("theme").labels)
 BIAS = tuple(float(x) for x in np.linspace(-1.0, 1.0, K))
@@ -21,9 +21,7 @@ TEXTS = ["Fresh pizza every day", "Winterjacke für Damen und Herren", "Khuyến
 
 
 def _inputs() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    batch = AdTokenizer(resolve_tokenizer("bert-base-uncased"), 16).encode(TEXTS)
-    image = torch.randint(0, 256, (len(TEXTS), 64, 64, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
-    return image, torch.from_numpy(batch.input_ids), torch.from_numpy(batch.attention_mask)
+    return lite_text_inputs(TEXTS)
 
 
 def _pair(**extra) -> tuple[torch.nn.Module, torch.nn.Module]:

@@ -9,23 +9,20 @@ import numpy as np
 import pytest
 import torch
 from model_fixtures import LITE_SMALL as SMALL
+from model_fixtures import lite_text_inputs
 
 from adfusion_edge.distill.evaluate.unreadable_prior import adopted, real_prior
 from adfusion_edge.distill.models import readable_text
 from adfusion_edge.distill.models.lite_student import LiteStudentConfig
 from adfusion_edge.distill.models.registry import create_model
 from adfusion_edge.errors import ConfigError, ManifestError
-from adfusion_edge.tokenizer import AdTokenizer, resolve_tokenizer
 
 PRIOR = (0.01, 0.04, 0.95)  # negative, neutral, positive
 TEXTS = ["Fresh pizza, 50% off this weekend", "Winterjacke für Damen und Herren", "Khuyến mãi cực lớn", "2012"]
 
 
 def _inputs() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    batch = AdTokenizer(resolve_tokenizer("bert-base-uncased"), 16).encode(TEXTS)
-    image = torch.randint(0, 256, (len(TEXTS), 64, 64, 3), dtype=torch.uint8,
-                          generator=torch.Generator().manual_seed(0))
-    return image, torch.from_numpy(batch.input_ids), torch.from_numpy(batch.attention_mask)
+    return lite_text_inputs(TEXTS)
 
 
 def _pair(**extra) -> tuple[torch.nn.Module, torch.nn.Module]:
