@@ -22,6 +22,13 @@ text and skips OCR. ``text_source`` says where the text came from: ``given``, ``
 analysed image-only unless ``strict_ocr``) or ``none`` (OCR disabled). Bytes must be UTF-8
 (InvalidTextError otherwise); texts over tokenizer.MAX_TEXT_CHARS characters are cut before
 tokenizing (``report.text_truncated``), and the tokenizer truncates to the model's token length.
+
+Other languages: the words of a text that the model does not read as English are glossed word by word
+into English with the installed FreeDict dictionaries (German, French, Spanish, Italian, Dutch,
+Portuguese; adfusion_edge/gloss.py) where one dictionary knows enough of them, and the model reads the
+gloss where it reads more of it than of the original, when ``gloss=True`` (off by default: its adoption
+check, distill/evaluate/gloss_check.py, rejected it as the default). ``report.text`` stays what was read
+from the ad; ``report.text_gloss`` and ``text_language`` say what the model read instead.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
+from adfusion_edge import gloss as glossary
 from adfusion_edge import readability
 from adfusion_edge.bundle import Bundle, load_bundle
 from adfusion_edge.bundle_check import check_loaded_model
@@ -157,6 +165,10 @@ class Analyzer:
         ocr_tokens: Word pieces OCR fills, most prominent text first (None: the model's token
             length less [CLS]/[SEP]; 0: recognise every box).
         ocr_timeout_s: Give up OCR of one ad after this long (an ``ocr_failed`` report; None: no limit).
+        gloss: Opt in: read text the model cannot read through a word-by-word English gloss where a dictionary
+            for its language is installed (module docstring; adfusion_edge/gloss.py). Only for bundles
+            with the English vocabulary (``small``); the dictionaries load at the first such text, or
+            at ``warmup``.
 
     A model whose graph mixes the ads of a batch (dynamic INT8 quantization computes one
     activation scale over the whole batch) is run one ad at a time by :meth:`run_batch`, so every
@@ -173,7 +185,7 @@ class Analyzer:
                  ocr: bool = True, threads: int | None = None, strict: bool = False, cache_size: int = 0,
                  postprocess: PostprocessConfig | None = None, dla_core: int | None = None,
                  warmup: bool = False, strict_ocr: bool = False, ocr_tokens: int | None = None,
-                 ocr_timeout_s: float | None = None):
+                 ocr_timeout_s: float | None = None, gloss: bool = False):
         from adfusion_edge.runtimes.auto import AutoBackend
 
         device = _check_name(device, "device")  # type: ignore[assignment]
@@ -183,6 +195,7 @@ class Analyzer:
         cache_size = _check_count(cache_size, "cache_size", 0)  # type: ignore[assignment]
         dla_core = _check_count(dla_core, "dla_core", 0, allow_none=True)
         warmup, strict_ocr = _check_flag(warmup, "warmup"), _check_flag(strict_ocr, "strict_ocr")
+        gloss = _check_flag(gloss, "gloss")
         ocr_tokens = _check_count(ocr_tokens, "ocr_tokens", 0, allow_none=True)
         if ocr_timeout_s is not None and (isinstance(ocr_timeout_s, bool) or not isinstance(ocr_timeout_s, (int, float))
                                           or not ocr_timeout_s >= 0):
@@ -196,7 +209,7 @@ class Analyzer:
         self._init_kwargs = dict(model=model, device=device, backend=backend, ocr=ocr, threads=threads,
                                  strict=strict, cache_size=cache_size, postprocess=postprocess, dla_core=dla_core,
                                  warmup=warmup, strict_ocr=strict_ocr, ocr_tokens=ocr_tokens,
-                                 ocr_timeout_s=ocr_timeout_s)
+                                 ocr_timeout_s=ocr_timeout_s, gloss=gloss)
         self.bundle: Bundle = load_bundle(resolve_model(model))
         self.preprocess = self.bundle.preprocess
         try:
@@ -225,11 +238,16 @@ class Analyzer:
         self._ocr_tokens = self.preprocess.max_tokens - 2 if ocr_tokens is None else ocr_tokens
         self._cache = ReportCache(cache_size) if cache_size else None
         self._open_vocab = None
+        # Glossing needs the readability table (the English vocabulary) to know what the model reads.
+        self._glossary = glossary.default_glossary() if gloss and self._readable is not None else None
+        self._english_words = frozenset(readability.load_words()) if self._glossary is not None else frozenset()
         self.warmup_ms = 0.0
         if warmup:
             t0 = time.perf_counter()
             if ocr:
                 self._ocr_engine().warmup()
+            if self._glossary is not None:
+                self._glossary.tables()  # the dictionaries, read (or parsed and cached) now
             self._infer([np.zeros((self.preprocess.image_size,) * 2 + (3,), np.uint8)], [""])
             self.warmup_ms = (time.perf_counter() - t0) * 1e3
 
@@ -306,9 +324,45 @@ class Analyzer:
             clean, source = "", "none"
         return pixels, clean, source, lines, (t1 - t0) * 1e3, ocr_ms
 
-    def _infer(self, pixels: list[np.ndarray], texts: list[str]) -> tuple[dict, object, float, float]:
+    def _readability(self, tb) -> np.ndarray:
+        """Per row of a token batch, the share of English words (NaN: no letters); all NaN without the table."""
+        if self._readable is None:
+            return np.full(len(tb.input_ids), np.nan)
+        return readability.readability(self._readable, tb.input_ids, tb.attention_mask)
+
+    def _glossed(self, texts: list[str], tb) -> tuple[list[glossary.Gloss | None], object, np.ndarray]:
+        """The rows the model cannot read, glossed where the gloss reads better (module docstring).
+
+        Returns (gloss per row or None, the token batch the model reads, its readability per row).
+        Texts the model reads cost one numpy reading of the batch already tokenized.
+        """
+        readable = self._readability(tb)
+        glosses: list[glossary.Gloss | None] = [None] * len(texts)
+        if self._glossary is None:
+            return glosses, tb, readable
+        # Any text with words the model does not read is a candidate (NaN: no letters, compares False):
+        # a German line with "Hotel" and "Euro" in it reads two thirds English and is still German.
+        todo = [i for i, r in enumerate(readable) if r < 1.0 and texts[i]]
+        if not todo or not self._glossary.languages:
+            return glosses, tb, readable
+        english = self._english_words
+        tried = {i: g for i in todo
+                 if (g := self._glossary.gloss(texts[i], keep=lambda w: glossary.fold(w) in english)) is not None}
+        if not tried:
+            return glosses, tb, readable
+        tg = self._tokenizer.encode([g.text for g in tried.values()])
+        for (i, g), r in zip(tried.items(), self._readability(tg), strict=True):
+            if r > readable[i]:
+                glosses[i] = g
+        if not any(glosses):
+            return glosses, tb, readable
+        tb = self._tokenizer.encode([g.text if g else t for g, t in zip(glosses, texts, strict=True)])
+        return glosses, tb, self._readability(tb)
+
+    def _infer(self, pixels: list[np.ndarray], texts: list[str]) -> tuple[dict, object, float, float, list, np.ndarray]:
         t0 = time.perf_counter()
         tb = self._tokenizer.encode(texts)
+        glosses, tb, readable = self._glossed(texts, tb)
         t1 = time.perf_counter()
         feeds = {"image": np.stack(pixels) if len(pixels) > 1 else pixels[0][None],
                  "input_ids": tb.input_ids, "attention_mask": tb.attention_mask}
@@ -318,23 +372,22 @@ class Analyzer:
             rows = [self._backend.infer({k: v[i:i + 1] for k, v in feeds.items()}) for i in range(len(pixels))]
             outputs = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
         t2 = time.perf_counter()
-        return outputs, tb, (t1 - t0) * 1e3, (t2 - t1) * 1e3
+        return outputs, tb, (t1 - t0) * 1e3, (t2 - t1) * 1e3, glosses, readable
 
     def _report(self, outputs: dict, tb, row: int, text: str, source: str, lines: tuple, timings: dict,
-                name: str | None, truncated: bool) -> AdReport:
+                name: str | None, truncated: bool, gloss: glossary.Gloss | None, readable: float) -> AdReport:
         t0 = time.perf_counter()
-        fields = decode(outputs, row, text, tb.offsets[row], tb.special[row], self._post, self.bundle.ctr_thresholds)
-        readable = None
-        if self._readable is not None:
-            r = float(readability.readability(self._readable, tb.input_ids[row:row + 1], tb.attention_mask[row:row + 1])[0])
-            readable = None if np.isnan(r) else round(r, 4)
-        fields = flag_unreadable(fields, readable)
+        read = gloss.text if gloss else text  # what was tokenized: the spans are cut from it
+        fields = decode(outputs, row, read, tb.offsets[row], tb.special[row], self._post, self.bundle.ctr_thresholds)
+        r = None if np.isnan(readable) else round(float(readable), 4)
+        fields = flag_unreadable(fields, r, glossed=gloss is not None)
         post_ms = (time.perf_counter() - t0) * 1e3
         return AdReport(**fields, text=text, text_source=source, ocr_lines=lines,
                         timings=Timings(postprocess_ms=post_ms, **timings), backend=self._backend.name,
                         provider=self._backend.provider, model=str(self.bundle.path),
                         precision=self.bundle.precision, source=name, text_truncated=truncated,
-                        fallback=self._backend.fallback, text_readable=readable)
+                        fallback=self._backend.fallback, text_readable=r,
+                        text_gloss=gloss.text if gloss else None, text_language=gloss.language if gloss else None)
 
     def run(self, image: ImageSource, text: str | bytes | None = None,
             labels: dict[str, list[str]] | None = None) -> AdReport:
@@ -381,10 +434,10 @@ class Analyzer:
         pixels, clean, source, lines, dec_ms, ocr_ms = self._prepare(data, name, clean)
         if source == "ocr":
             clean, truncated = cap_text(clean)
-        outputs, tb, tok_ms, inf_ms = self._infer([pixels], [clean])
+        outputs, tb, tok_ms, inf_ms, glosses, readable = self._infer([pixels], [clean])
         report = self._report(outputs, tb, 0, clean, source, lines,
                               {"decode_ms": dec_ms, "ocr_ms": ocr_ms, "tokenize_ms": tok_ms, "infer_ms": inf_ms},
-                              name, truncated)
+                              name, truncated, glosses[0], readable[0])
         if key is not None:
             self._cache.put(key, report)
         return report
@@ -440,12 +493,13 @@ class Analyzer:
                     results[i] = AdError(i, _source_name(images[i]), type(e).__name__, str(e) or repr(e))
             if not prepared:
                 continue
-            outputs, tb, tok_ms, inf_ms = self._infer([p[3] for p in prepared], [p[4] for p in prepared])
+            outputs, tb, tok_ms, inf_ms, glosses, readable = self._infer([p[3] for p in prepared],
+                                                                         [p[4] for p in prepared])
             n = len(prepared)
             for row, (i, name, truncated, _px, clean, source, lines, dec_ms, ocr_ms) in enumerate(prepared):
                 results[i] = self._report(outputs, tb, row, clean, source, lines,
                                           {"decode_ms": dec_ms, "ocr_ms": ocr_ms, "tokenize_ms": tok_ms / n,
-                                           "infer_ms": inf_ms / n}, name, truncated)
+                                           "infer_ms": inf_ms / n}, name, truncated, glosses[row], readable[row])
         return results  # type: ignore[return-value]
 
     def close(self) -> None:

@@ -132,20 +132,29 @@ WORD_READING_HEADS = ("sentiment", "emotion", "cta")
 _UNSURE_HEADS = "sentiment, emotion and CTA"  # WORD_READING_HEADS as the CLI says them (tested)
 
 
-def flag_unreadable(fields: dict[str, Any], readable: float | None) -> dict[str, Any]:
+def flag_unreadable(fields: dict[str, Any], readable: float | None, glossed: bool = False) -> dict[str, Any]:
     """``fields`` (AdReport head fields) with the WORD_READING_HEADS flagged unsure when the text's
-    readability is under READABLE_FLOOR; unchanged otherwise."""
-    if readable is None or readable >= READABLE_FLOOR:
+    readability is under READABLE_FLOOR, or when the model read a word-by-word gloss (``glossed``:
+    a gloss keeps the words' subject, not their tone or idiom); unchanged otherwise."""
+    if not glossed and (readable is None or readable >= READABLE_FLOOR):
         return fields
     return {**fields, **{h: dataclasses.replace(fields[h], unsure=True) for h in WORD_READING_HEADS}}
 
 
-def _text_read(text: str, source: str, readable: float | None = None, limit: int = 160) -> str:
+def _text_read(text: str, source: str, readable: float | None = None, limit: int = 160,
+               gloss: str | None = None, language: str | None = None) -> str:
     one_line = " ".join(text.split())
     if not one_line:
         return f"None ({source})"
     note = ""
-    if readable is not None:
+    if gloss is not None:
+        from adfusion_edge.gloss import LANGUAGES
+
+        shown = " ".join(gloss.split())
+        note = (f"; read as {LANGUAGES.get(language or '', language)} through a word-by-word English gloss, "
+                f"{100 * (readable or 0):.0f}% English words: {shown[:limit]}{'...' if len(shown) > limit else ''}; "
+                f"{_UNSURE_HEADS} are unsure")
+    elif readable is not None:
         note = f", {100 * readable:.0f}% English words"
         if readable < READABLE_FLOOR:
             note += f": mostly unreadable to the model, which reads English; {_UNSURE_HEADS} are unsure"
@@ -178,9 +187,16 @@ class AdReport:
         fallback: Set when the model runs on another device / provider than the one asked for
             (what was asked, what runs, and why); None otherwise.
         text_readable: Share of the text's words that the model reads as English words
-            (adfusion_edge/readability.py), in [0, 1]; None when the text has no letters or the
-            bundle's tokenizer is not the bert-base-uncased one. Under 0.5 (READABLE_FLOOR) the
-            model read mostly word fragments: sentiment, emotion and CTA are then flagged unsure.
+            (adfusion_edge/readability.py), in [0, 1], of the text the model read (the gloss, where
+            there is one); None when the text has no letters or the bundle's tokenizer is not the
+            bert-base-uncased one. Under 0.5 (READABLE_FLOOR) the model read mostly word fragments:
+            sentiment, emotion and CTA are then flagged unsure.
+        text_gloss: The word-by-word English gloss the model read instead of ``text``, which it could
+            not read (adfusion_edge/gloss.py); None where it read ``text`` itself. Sentiment, emotion and
+            CTA read from a gloss are flagged unsure; the monetary span is cut from the gloss, where
+            numbers and currency signs stay as they were.
+        text_language: The dictionary language of the gloss (``deu``, ``fra``, ``spa``, ``ita``,
+            ``nld``, ``por``); None without a gloss.
     """
 
     theme: Prediction
@@ -209,6 +225,8 @@ class AdReport:
     text_truncated: bool = False
     fallback: str | None = None
     text_readable: float | None = None
+    text_gloss: str | None = None
+    text_language: str | None = None
     ok: bool = field(default=True, init=False)
 
     def __str__(self) -> str:
@@ -221,7 +239,8 @@ class AdReport:
             ("Trust/Safety", _scored(self.trust_safety)), ("Target Audience", _scored(self.audience)),
             ("Predicted CTR", f"{_scored(self.ctr.bucket)}, estimate {100 * self.ctr.estimate:.1f}%"),
             ("Likelihood of Shares", _scored(self.shares)),
-            ("Text read", _text_read(self.text, self.text_source, self.text_readable)),
+            ("Text read", _text_read(self.text, self.text_source, self.text_readable, gloss=self.text_gloss,
+                                     language=self.text_language)),
         ]
         for head, res in self.open_labels.items():
             top = res.scores[0]
@@ -263,6 +282,7 @@ class AdReport:
             precision=d["precision"], source=d["source"], open_labels=_open_labels(d.get("open_labels") or {}),
             text_truncated=bool(d.get("text_truncated", False)), fallback=d.get("fallback"),
             text_readable=None if d.get("text_readable") is None else float(d["text_readable"]),
+            text_gloss=d.get("text_gloss"), text_language=d.get("text_language"),
         )
 
     @classmethod

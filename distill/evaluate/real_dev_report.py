@@ -83,23 +83,31 @@ def baselines(labels: Sequence[Mapping[str, Any]]) -> dict[str, dict]:
     return out
 
 
-def evaluate_bundle(model: str, dev: Path, labels: Mapping[str, Mapping[str, Any]], threads: int = 2) -> dict:
-    """Per-head accuracy with OCR and with the text given, and the text-given Analyzer.run median (ms)."""
+def evaluate_bundle(model: str, dev: Path, labels: Mapping[str, Mapping[str, Any]], threads: int = 2,
+                    gloss: bool = True) -> dict:
+    """Per-head accuracy with OCR and with the text given, the text-given Analyzer.run median (ms), and
+    how many ads the model read through a dictionary gloss (``gloss``: Analyzer's, adfusion_edge/gloss.py)."""
     from adfusion_edge import Analyzer
 
-    analyzer = Analyzer(model=model, threads=threads, warmup=True)
+    analyzer = Analyzer(model=model, threads=threads, warmup=True, gloss=gloss)
     names = sorted(labels)
     ocr, given, ms = [], [], []
+    glossed = {"ocr": 0, "given_text": 0}
     for name in names:
         path = str(dev / name)
-        ocr.append(_predicted(analyzer.run(path)))
+        report = analyzer.run(path)
+        ocr.append(_predicted(report))
+        glossed["ocr"] += report.text_gloss is not None
         hint = labels[name].get("text_hint") or ""
         t = time.perf_counter()
-        given.append(_predicted(analyzer.run(path, text=hint)))
+        report = analyzer.run(path, text=hint)
         ms.append((time.perf_counter() - t) * 1e3)
+        given.append(_predicted(report))
+        glossed["given_text"] += report.text_gloss is not None
     gold = [labels[n] for n in names]
     return {"model": str(analyzer.bundle.path), "precision": analyzer.bundle.precision, "ocr": score(ocr, gold),
-            "given_text": score(given, gold), "run_text_given_p50_ms": statistics.median(ms), "ads": len(names)}
+            "given_text": score(given, gold), "run_text_given_p50_ms": statistics.median(ms), "ads": len(names),
+            "gloss": gloss, "glossed_ads": glossed}
 
 
 def _pct(x: float | None) -> str:
@@ -125,9 +133,12 @@ def tables(result: Mapping[str, Any]) -> list[str]:
         for b in bundles.values():
             cells.append(f"{_pct(b['ocr'][head]['accuracy'])} [{_pct(b['given_text'][head]['accuracy'])}]")
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "| bundle | Analyzer.run, text given, p50 (ms) | mean accuracy with OCR |", "|---|---|---|"]
+    lines += ["", "| bundle | Analyzer.run, text given, p50 (ms) | mean accuracy with OCR | ads read through a "
+              "dictionary gloss: OCR [text given] |", "|---|---|---|---|"]
     for name, b in bundles.items():
-        lines.append(f"| {name} | {b['run_text_given_p50_ms']:.2f} | {_pct(mean_accuracy(b['ocr']))} |")
+        g = b.get("glossed_ads")  # figures written before the gloss have none
+        glossed = "n/a" if g is None else (f"{g['ocr']} [{g['given_text']}]" if b.get("gloss", True) else "off")
+        lines.append(f"| {name} | {b['run_text_given_p50_ms']:.2f} | {_pct(mean_accuracy(b['ocr']))} | {glossed} |")
     return lines
 
 
@@ -202,9 +213,10 @@ def plot(result: Mapping[str, Any], path: Path) -> None:
 
 
 def run(bundles: Mapping[str, str], dev: Path, out: Path, command: str = "",
-        student_report: Path | None = None) -> dict:
+        student_report: Path | None = None, no_gloss: Sequence[str] = ()) -> dict:
     """Score every bundle, write ``DEV.md``, ``dev_figures.json`` and ``quality_vs_latency.png`` into ``out``
-    (and the real-ad section of ``student_report``, when given)."""
+    (and the real-ad section of ``student_report``, when given). The bundles named in ``no_gloss`` run
+    with the Analyzer's dictionary gloss off."""
     from tqdm import tqdm
 
     labels = _labels(dev)
@@ -213,7 +225,7 @@ def run(bundles: Mapping[str, str], dev: Path, out: Path, command: str = "",
                               "load": [round(x, 2) for x in os.getloadavg()],
                               "baselines": baselines([labels[n] for n in sorted(labels)]), "bundles": {}}
     for name, model in tqdm(bundles.items(), desc="real-ad dev", unit="bundle"):
-        result["bundles"][name] = evaluate_bundle(model, dev, labels)
+        result["bundles"][name] = evaluate_bundle(model, dev, labels, gloss=name not in no_gloss)
     out.mkdir(parents=True, exist_ok=True)
     (out / "dev_figures.json").write_text(json.dumps(result, indent=1) + "\n")
     (out / "DEV.md").write_text(markdown(result))
@@ -237,13 +249,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="reports/real_ads/dev_report")
     p.add_argument("--student-report", default=None, metavar="REPORT.md",
                    help="also write the per-head table into this report's real-ad section")
+    p.add_argument("--no-gloss", action="append", default=[], metavar="NAME",
+                   help="run this named bundle with the dictionary gloss off (Analyzer(gloss=False); repeat)")
     a = p.parse_args(argv)
     bundles = dict(b.split("=", 1) if "=" in b else (b, b) for b in a.bundle)
+    unknown = sorted(set(a.no_gloss) - set(bundles))
+    if unknown:
+        raise ConfigError(f"--no-gloss names no --bundle: {', '.join(unknown)}")
     dev = Path(a.dev) if a.dev else dev_dir()
     if dev is None:
         raise ConfigError("no real-ad dev folder found; pass --dev DIR or set ADFUSION_REALDATA")
     run(bundles, dev, Path(a.out), command="python -m adfusion_edge.distill.evaluate.real_dev_report " + " ".join(
-        sys.argv[1:] if argv is None else argv), student_report=Path(a.student_report) if a.student_report else None)
+        sys.argv[1:] if argv is None else argv), student_report=Path(a.student_report) if a.student_report else None,
+        no_gloss=a.no_gloss)
     print(f"wrote {a.out}/DEV.md")
     return 0
 

@@ -141,9 +141,12 @@ def test_the_analyzer_reports_readability_with_the_bert_vocabulary_only():
     nano = Analyzer(model="nano", ocr=False)  # its corpus-trained vocabulary: not measured
     assert nano.run(image, text="fresh pizza").text_readable is None
     assert readability.classes_for_vocab({"[PAD]": 0, "pizza": 1}) is None
-    small = Analyzer(model="small", ocr=False)
+    small = Analyzer(model="small", ocr=False, gloss=False)  # the readability of the text itself (not a gloss)
     assert small.run(image, text="Fresh pizza, 50% off this weekend").text_readable == 1.0
     german = small.run(image, text="Winterjacke für Damen und Herren")
     assert german.text_readable < 0.4
     assert german.sentiment.unsure and german.emotion.unsure and german.cta.unsure  # flagged, whatever the confidence
     assert small.run(image, text="2012").text_readable is None  # no letters: nothing to read
+    # no dictionary reads Vietnamese (adfusion_edge/gloss.py): it stays unreadable with glossing on
+    vietnamese = Analyzer(model="small", ocr=False, gloss=True).run(image, text="Khuyến mãi cực lớn, giảm giá đến 50%")
+    assert vietnamese.text_gloss is None and vietnamese.text_readable < 0.4 and vietnamese.cta.unsure
