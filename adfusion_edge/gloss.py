@@ -60,7 +60,8 @@ ENDINGS: dict[str, tuple[str, ...]] = {
 }
 COMPOUNDING = ("deu", "nld")
 MIN_PART = 3  # shortest stem / compound part looked up
-_WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
+# A word: a run of letters, with inner apostrophes and hyphens ("l'auto", "E-Bike"); what is glossed.
+WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
 _B64 = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
 _SENSE_NUMBER = re.compile(r"^\s*\d+\.\s*")
 _BRACKETS = re.compile(r"<[^>]*>|\[[^\]]*\]|\([^)]*\)|\{[^}]*\}")
@@ -185,7 +186,9 @@ def load_table(lang: str, index: Path, data: Path, cache: Path | None = None) ->
     cache file is parsed again and replaced.
     """
     cache = cache_dir() if cache is None else cache
-    digest = hashlib.sha256(index.read_bytes() + data.read_bytes()[:1 << 16]).hexdigest()[:16]
+    with data.open("rb") as f:  # the index and the data file's head: enough to tell an edition apart
+        head = f.read(1 << 16)
+    digest = hashlib.sha256(index.read_bytes() + head).hexdigest()[:16]
     path = cache / f"{lang}-{CACHE_VERSION}-{digest}.tsv.gz"
     if path.is_file():
         try:
@@ -271,13 +274,6 @@ class Glossary:
                         return (first[0], *tail)
         return None
 
-    def coverage(self, text: str) -> dict[str, float]:
-        """Per language, the share of the text's words its dictionary knows."""
-        words = _WORD.findall(text)
-        if not words:
-            return {}
-        return {lang: sum(self.lookup(lang, w) is not None for w in words) / len(words) for lang in self.tables()}
-
     def gloss(self, text: str, language: str | None = None, keep: Callable[[str], bool] | None = None
               ) -> Gloss | None:
         """``text`` in English words, in the language whose dictionary knows most of its words (or in
@@ -293,25 +289,26 @@ class Glossary:
         Raises:
             ConfigError: ``language`` has no installed dictionary.
         """
-        words = [w for w in _WORD.findall(text) if keep is None or not keep(w)]
+        words = [w for w in WORD.findall(text) if keep is None or not keep(w)]
         tables = self.tables()
         if language is not None and language not in tables:
             raise ConfigError(f"no {language!r} dictionary is installed; installed: {', '.join(tables) or 'none'}")
-        langs = [language] if language is not None else list(tables)
-        best, best_known = None, 0
-        for lang in langs:
-            known = sum(self.lookup(lang, w) is not None for w in words)
+        best, best_known, best_senses = None, 0, {}
+        for lang in [language] if language is not None else list(tables):
+            # Each word looked up once per language (compounds cost a scan); the winner's are reused below.
+            senses = {w: found for w in set(words) if (found := self.lookup(lang, w)) is not None}
+            known = sum(w in senses for w in words)
             if known > best_known:
-                best, best_known = lang, known
+                best, best_known, best_senses = lang, known, senses
         if best is None or best_known < MIN_WORDS or best_known / len(words) < MIN_COVERAGE:
             return None
 
         def english(m: re.Match) -> str:
-            word = m.group(0)
-            senses = None if keep is not None and keep(word) else self.lookup(best, word)
-            return " ".join(senses) if senses else word
+            # Words kept by ``keep`` were never looked up, so they are not in best_senses.
+            senses = best_senses.get(m.group(0))
+            return " ".join(senses) if senses else m.group(0)
 
-        return Gloss(_WORD.sub(english, text), best, round(best_known / len(words), 4))
+        return Gloss(WORD.sub(english, text), best, round(best_known / len(words), 4))
 
 
 _DEFAULT: Glossary | None = None
@@ -328,5 +325,5 @@ def default_glossary() -> Glossary:
     return _DEFAULT
 
 
-__all__ = ["LANGUAGES", "Gloss", "Glossary", "default_glossary", "dict_dirs", "find_dictionaries", "fold",
+__all__ = ["LANGUAGES", "WORD", "Gloss", "Glossary", "default_glossary", "dict_dirs", "find_dictionaries", "fold",
            "load_table", "parse_dictd"]

@@ -18,6 +18,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from adfusion_edge.gloss import LANGUAGES
+
 
 def display(label: str) -> str:
     """Label id -> display text: ``food_lovers`` -> ``Food Lovers``, ``none`` -> ``None``."""
@@ -148,8 +150,6 @@ def _text_read(text: str, source: str, readable: float | None = None, limit: int
         return f"None ({source})"
     note = ""
     if gloss is not None:
-        from adfusion_edge.gloss import LANGUAGES
-
         shown = " ".join(gloss.split())
         note = (f"; read as {LANGUAGES.get(language or '', language)} through a word-by-word English gloss, "
                 f"{100 * (readable or 0):.0f}% English words: {shown[:limit]}{'...' if len(shown) > limit else ''}; "

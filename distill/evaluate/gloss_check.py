@@ -70,8 +70,6 @@ MENTION_HEADS = ("cta", "monetary")
 EPS = 1e-9  # figures are ratios of counts: a difference of exactly the tolerance must pass
 BATCH = 64
 EXAMPLES = 3  # translated rows kept in the JSON per language, for a reader to judge the text
-# The word pattern of adfusion_edge/gloss.py: the same runs of letters count as words on both sides.
-_WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
 
 Table = Mapping[str, Sequence[str]]
 
@@ -151,14 +149,14 @@ def translate(text: str, table: Table) -> str:
         senses = table.get(glossary.fold(m.group(0)))
         return senses[0] if senses else m.group(0)
 
-    return _WORD.sub(one, text)
+    return glossary.WORD.sub(one, text)
 
 
 def translated_words(texts: Iterable[str], table: Table) -> tuple[int, int]:
     """(words the table translates, words) over ``texts``: how much of the foreign text is foreign."""
     known = total = 0
     for text in texts:
-        for w in _WORD.findall(text):
+        for w in glossary.WORD.findall(text):
             total += 1
             known += bool(table.get(glossary.fold(w)))
     return known, total
@@ -166,7 +164,7 @@ def translated_words(texts: Iterable[str], table: Table) -> tuple[int, int]:
 
 def words_of(texts: Iterable[str]) -> set[str]:
     """The folded words of ``texts`` (what :func:`english_table` needs to read)."""
-    return {glossary.fold(w) for t in texts for w in _WORD.findall(t)}
+    return {glossary.fold(w) for t in texts for w in glossary.WORD.findall(t)}
 
 
 # ----------------------------------------------------------------------------- scoring

@@ -4,42 +4,15 @@ installed; the last test reads the installed German FreeDict dictionary and is s
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 
 import numpy as np
 import pytest
+from dictd_fixtures import write_dictd
 from PIL import Image
 
 from adfusion_edge import AdReport, Analyzer, gloss
 from adfusion_edge.errors import ConfigError
-
-_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-
-
-def _b64(n: int) -> str:
-    out = ""
-    while True:
-        out = _B64[n % 64] + out
-        n //= 64
-        if not n:
-            return out
-
-
-def write_dictd(folder: Path, lang: str, entries: list[tuple[str, str]], zipped: bool = True) -> tuple[Path, Path]:
-    """A dictd dictionary ``freedict-<lang>-eng`` of (index word, entry body) in ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    data, lines = b"", []
-    for word, body in entries:
-        raw = body.encode()
-        lines.append(f"{word}\t{_b64(len(data))}\t{_b64(len(raw))}")
-        data += raw
-    index = folder / f"freedict-{lang}-eng.index"
-    index.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    dict_file = folder / f"freedict-{lang}-eng.dict{'.dz' if zipped else ''}"
-    dict_file.write_bytes(gzip.compress(data) if zipped else data)
-    return index, dict_file
-
 
 GERMAN = [
     ("00databaseinfo", "German - English test dictionary\n"),
@@ -61,19 +34,19 @@ FRENCH = [("voiture", "voiture /vwa/ <n, fem>\n1. vehicle, car\n2. carriage\n"),
 
 
 def test_a_dictd_entry_gives_its_common_senses_and_abbreviations_are_skipped(tmp_path):
-    table = gloss.parse_dictd(*write_dictd(tmp_path, "deu", GERMAN))
+    table = gloss.parse_dictd(*write_dictd(tmp_path, "freedict-deu-eng", GERMAN))
     assert table["auto"] == ("car",)  # "Auto…" is another headword that only indexes "auto"
     assert "am" not in table  # the index word of an abbreviation, not a headword
     # the entry with no domain mark and a usage example comes first; "sth." is dropped
     assert table["bestellen"] == ("order", "till the soil")
     assert table["versicherung"] == ("insurance",)
     assert table["fur"] == ("for",) and table["grosse"] == ("size",)  # accents and ß folded
-    plain = gloss.parse_dictd(*write_dictd(tmp_path / "plain", "fra", FRENCH, zipped=False))
+    plain = gloss.parse_dictd(*write_dictd(tmp_path / "plain", "freedict-fra-eng", FRENCH, zipped=False))
     assert plain["voiture"] == ("vehicle", "carriage")  # numbered senses, first of each
 
 
 def test_a_malformed_index_line_names_the_file_and_line(tmp_path):
-    index, data = write_dictd(tmp_path, "deu", GERMAN[:3])
+    index, data = write_dictd(tmp_path, "freedict-deu-eng", GERMAN[:3])
     index.write_text(index.read_text() + "broken line without tabs\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=rf"{index.name}:4: not a dictd index line"):
         gloss.parse_dictd(index, data)
@@ -115,7 +88,7 @@ def test_a_text_is_glossed_in_the_language_that_knows_most_of_its_words():
 
 
 def test_installed_dictionaries_are_found_parsed_once_and_cached(tmp_path, monkeypatch):
-    write_dictd(tmp_path / "dicts", "deu", GERMAN)
+    write_dictd(tmp_path / "dicts", "freedict-deu-eng", GERMAN)
     monkeypatch.setenv("ADFUSION_DICT_DIR", str(tmp_path / "dicts"))
     monkeypatch.setenv("ADFUSION_CACHE_DIR", str(tmp_path / "cache"))
     found = gloss.find_dictionaries()

@@ -4,16 +4,15 @@ with the real ``small`` bundle and the installed German FreeDict dictionaries (s
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 
 import pytest
+from dictd_fixtures import write_dictd
 
 from adfusion_edge.distill.evaluate import gloss_check as gc
 
 SYSTEM = Path("/usr/share/dictd")
-_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 
 @pytest.fixture(autouse=True)
@@ -22,27 +21,6 @@ def _cache(tmp_path, monkeypatch):
     monkeypatch.setenv("ADFUSION_CACHE_DIR", str(tmp_path / "cache"))
 
 
-def _b64(n: int) -> str:
-    out = ""
-    while True:
-        out = _B64[n % 64] + out
-        n //= 64
-        if not n:
-            return out
-
-
-def _dictd(folder: Path, name: str, entries: list[tuple[str, str]]) -> tuple[Path, Path]:
-    """A dictd dictionary ``name`` (index word, entry body) in ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    data, lines = b"", []
-    for word, body in entries:
-        raw = body.encode()
-        lines.append(f"{word}\t{_b64(len(data))}\t{_b64(len(raw))}")
-        data += raw
-    index, dz = folder / f"{name}.index", folder / f"{name}.dict.dz"
-    index.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    dz.write_bytes(gzip.compress(data))
-    return index, dz
 
 
 # --------------------------------------------------------------------------- translator
@@ -80,7 +58,7 @@ def test_english_table_read_for_some_words_equals_the_full_read(tmp_path):
                ("car", "car /kar/\nauto, bagnole\n"),
                ("Buy", "Buy\nachat\n"),  # a second entry of the same folded word: order decides
                ("sun", "sun /san/\nsoleil\n")]
-    index, data = _dictd(tmp_path / "d", "freedict-eng-fra", entries)
+    index, data = write_dictd(tmp_path / "d", "freedict-eng-fra", entries)
     full = gc.english_table(index, data)
     cut = gc.english_table(index, data, words={"Buy", "sun", "absent"})
     assert full == {"buy": ("acheter",), "car": ("auto",), "sun": ("soleil",)}
@@ -176,7 +154,7 @@ def test_missing_reverse_dictionary_names_the_apt_package(tmp_path, monkeypatch,
 def test_missing_gloss_dictionary_names_the_apt_package(tmp_path, monkeypatch, capsys):
     rows = tmp_path / "rows.jsonl"
     rows.write_text('{"id": "a", "text": "buy now", "labels": {"cta": "none"}}\n')
-    _dictd(tmp_path / "d", "freedict-eng-ita", [("buy", "buy\ncomprare\n")])
+    write_dictd(tmp_path / "d", "freedict-eng-ita", [("buy", "buy\ncomprare\n")])
     monkeypatch.setattr(gc.glossary, "dict_dirs", lambda: [tmp_path / "d"])
     monkeypatch.setattr(gc.glossary, "find_dictionaries", lambda dirs=None: {})
     assert gc.main(["--test-rows", str(rows), "--languages", "ita"]) == 2
